@@ -1,0 +1,52 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Layers, bottom up: the C shim and libpci → `UIO` (the core) → drivers and the simulator
+/// → the scheduler → examples. Nothing lower ever imports anything higher.
+let package = Package(
+    name: "swift-uio",
+    products: [
+        .library(name: "UIO", targets: ["UIO"]),
+        .library(name: "VirtioNet", targets: ["VirtioNet"]),
+        .library(name: "PacketProcessing", targets: ["PacketProcessing"]),
+        .executable(name: "uioctl", targets: ["uioctl"]),
+        .executable(name: "echo-server", targets: ["echo-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // Volatile MMIO, barriers and x86 port I/O: the only things Swift cannot express.
+        .target(name: "CUIOShim", path: "Sources/CUIOShim"),
+        // libpci (Debian: libpci-dev) for enumeration and config space.
+        .systemLibrary(
+            name: "CLibPCI", path: "Sources/CLibPCI", pkgConfig: "libpci",
+            providers: [.apt(["libpci-dev"])]),
+        .target(
+            name: "UIO",
+            dependencies: [
+                "CUIOShim", "CLibPCI",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]),
+        .target(name: "VirtioNet", dependencies: ["UIO"]),
+        .target(name: "PacketProcessing", dependencies: ["UIO"]),
+        .executableTarget(
+            name: "uioctl",
+            dependencies: [
+                "UIO", "VirtioNet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "echo-server",
+            dependencies: [
+                "UIO", "VirtioNet", "PacketProcessing",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/echo-server"),
+        .testTarget(name: "UIOTests", dependencies: ["UIO"]),
+        .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
+        .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

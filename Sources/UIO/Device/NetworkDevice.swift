@@ -1,0 +1,79 @@
+/// The operations every swift-uio NIC driver implements (the "device ops", as ixy's `struct ixy_device`).
+///
+/// Drivers are `~Copyable` values that own their PCI function and DMA memory. Applications and
+/// the scheduler are generic over this protocol (`some NetworkDevice`), so every call is
+/// specialised: no existential, no dynamic dispatch, no reference counting per packet.
+public protocol NetworkDevice: ~Copyable {
+    /// Short name of the driver, such as "virtio-net" or "ixgbe".
+    var driverName: String { get }
+    var rxQueueCount: Int { get }
+    var txQueueCount: Int { get }
+    var macAddress: MACAddress { get }
+
+    /// Receives up to `batch.freeSpace` packets from `queue` into `batch`; returns how many.
+    mutating func receive(queue: Int, into batch: inout PacketBatch) -> Int
+    /// Queues packets from the front of `batch` for sending; returns how many were taken.
+    /// Those leave the batch (the driver frees them once sent); the rest stay, in order.
+    mutating func transmit(queue: Int, from batch: inout PacketBatch) -> Int
+    /// Whether `queue` has a received packet waiting. The scheduler checks this after arming
+    /// the interrupt and before sleeping, so that no wake-up is lost.
+    func hasPendingReceive(queue: Int) -> Bool
+
+    /// Lets `queue` raise its RX interrupt.
+    mutating func enableInterrupt(queue: Int)
+    /// Stops `queue` from raising interrupts (while polling).
+    mutating func disableInterrupt(queue: Int)
+    /// Blocks until the device interrupts or `timeout` passes (nil).
+    mutating func waitForInterrupt(timeout: Duration?) throws -> InterruptEvent?
+    /// Reads and clears the device's interrupt cause, updates link state on a link change,
+    /// then re-arms the line. Returns what fired.
+    mutating func acknowledgeInterrupt() throws -> InterruptCauses
+
+    var link: LinkStatus { get }
+    /// Totals since the driver was created.
+    mutating func statistics() -> DeviceStatistics
+    mutating func setPromiscuous(_ enabled: Bool) throws
+
+    /// Stops DMA: queues off, interrupts masked, device reset. Idempotent; `deinit` calls it too.
+    mutating func shutdown()
+}
+
+/// What an interrupt acknowledgement found.
+public struct InterruptCauses: Sendable, Equatable {
+    /// Bit q set: RX queue q has work.
+    public var queues: UInt64
+    public var linkChanged: Bool
+
+    public init(queues: UInt64 = 0, linkChanged: Bool = false) {
+        self.queues = queues
+        self.linkChanged = linkChanged
+    }
+
+    public var isEmpty: Bool { queues == 0 && !linkChanged }
+}
+
+public struct LinkStatus: Sendable, Equatable, CustomStringConvertible {
+    public var isUp: Bool
+    /// Mbit/s, 0 when unknown or down.
+    public var speedMbps: Int
+
+    public init(isUp: Bool, speedMbps: Int) {
+        self.isUp = isUp
+        self.speedMbps = speedMbps
+    }
+
+    public var description: String { isUp ? "up" + (speedMbps > 0 ? " \(speedMbps) Mbit/s" : "") : "down" }
+}
+
+public struct DeviceStatistics: Sendable, Equatable {
+    public var rxPackets: UInt64 = 0
+    public var txPackets: UInt64 = 0
+    public var rxBytes: UInt64 = 0
+    public var txBytes: UInt64 = 0
+    /// Frames the device dropped for lack of a receive descriptor.
+    public var rxDropped: UInt64 = 0
+    /// Frames the driver could not queue for sending.
+    public var txDropped: UInt64 = 0
+
+    public init() {}
+}

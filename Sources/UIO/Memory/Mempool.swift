@@ -1,0 +1,99 @@
+/// The state of a `Mempool`, kept in plain malloc'd memory so that no reference counting
+/// is involved anywhere on the packet path.
+public struct MempoolStorage {
+    @usableFromInline var base: UnsafeMutableRawPointer
+    @usableFromInline var bufferSize: Int
+    @usableFromInline var count: Int
+    /// A LIFO of free buffer indices (as ixy does): the most recently freed buffer, still warm
+    /// in the cache, is the next one handed out.
+    @usableFromInline var freeStack: UnsafeMutablePointer<UInt32>
+    @usableFromInline var freeCount: Int
+    @usableFromInline var region: DMARegion
+}
+
+/// A pool of fixed-size DMA packet buffers, each with its physical address precomputed.
+///
+/// A `Mempool` is a handle (one pointer): copying it is free. It is not thread-safe: use one
+/// pool per queue and thread. Call `destroy(using:)` once every buffer has come back.
+@frozen
+public struct Mempool {
+    public let storage: UnsafeMutablePointer<MempoolStorage>
+
+    public static let defaultBufferSize = 2048
+
+    /// Allocates `count` buffers of `bufferSize` bytes (a power of two that divides 2 MiB,
+    /// so that no buffer straddles two hugepages).
+    public init(count: Int, bufferSize: Int = Mempool.defaultBufferSize, allocator: some DMAAllocator) throws {
+        guard count > 0, count <= Int(UInt32.max) else { throw UIOError.device("mempool size \(count) must be between 1 and 2^32-1") }
+        guard bufferSize >= 256, bufferSize & (bufferSize - 1) == 0, bufferSize <= HugepageAllocator.hugepageSize else {
+            throw UIOError.device("mempool buffer size \(bufferSize) must be a power of two between 256 and 2 MiB")
+        }
+        let region = try allocator.allocate(size: count * bufferSize, contiguous: false)
+        let stack = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
+        for i in 0..<count {
+            let slot = region.virtualAddress + i * bufferSize
+            let header = slot.bindMemory(to: PacketBufferHeader.self, capacity: 1)
+            let physical: UInt64
+            do { physical = try allocator.physicalAddress(of: slot) } catch {
+                stack.deallocate()
+                allocator.free(region)
+                throw error
+            }
+            header.initialize(to: PacketBufferHeader(slotPhysicalAddress: physical, pool: UnsafeMutablePointer(bitPattern: 1)!, index: UInt32(i), length: 0))
+            stack[i] = UInt32(count - 1 - i)
+        }
+        storage = .allocate(capacity: 1)
+        storage.initialize(to: MempoolStorage(base: region.virtualAddress, bufferSize: bufferSize, count: count,
+                                              freeStack: stack, freeCount: count, region: region))
+        for i in 0..<count { header(at: i).pointee.pool = storage }
+    }
+
+    /// Releases the DMA memory. Returns false (and keeps it) while buffers are still out,
+    /// because a device or a batch might still write to them.
+    @discardableResult
+    public func destroy(using allocator: some DMAAllocator) -> Bool {
+        guard storage.pointee.freeCount == storage.pointee.count else { return false }
+        allocator.free(storage.pointee.region)
+        storage.pointee.freeStack.deallocate()
+        storage.deinitialize(count: 1)
+        storage.deallocate()
+        return true
+    }
+
+    @inlinable public var capacity: Int { storage.pointee.count }
+    @inlinable public var available: Int { storage.pointee.freeCount }
+    @inlinable public var bufferSize: Int { storage.pointee.bufferSize }
+    /// Bytes of frame data one buffer holds.
+    @inlinable public var dataCapacity: Int { storage.pointee.bufferSize - PacketBufferHeader.dataOffset }
+
+    @inlinable func header(at index: Int) -> UnsafeMutablePointer<PacketBufferHeader> {
+        (storage.pointee.base + index * storage.pointee.bufferSize).assumingMemoryBound(to: PacketBufferHeader.self)
+    }
+
+    /// A buffer, or nil when the pool is empty (never a crash).
+    @inlinable public func allocate() -> PacketBuffer? {
+        guard let header = unsafeAllocateHeader() else { return nil }
+        return PacketBuffer(unsafeHeader: header)
+    }
+
+    /// For drivers: a buffer's header, owned by the caller until it is passed to `unsafeFree`.
+    @inlinable public func unsafeAllocateHeader() -> UnsafeMutablePointer<PacketBufferHeader>? {
+        let s = storage
+        let n = s.pointee.freeCount
+        guard n > 0 else { return nil }
+        s.pointee.freeCount = n &- 1
+        let index = Int(truncatingIfNeeded: s.pointee.freeStack[n &- 1])
+        let header = (s.pointee.base + index &* s.pointee.bufferSize).assumingMemoryBound(to: PacketBufferHeader.self)
+        header.pointee.length = 0
+        return header
+    }
+
+    /// Returns a buffer to the pool it came from.
+    @inlinable public static func unsafeFree(_ header: UnsafeMutablePointer<PacketBufferHeader>) {
+        let s = header.pointee.pool
+        let n = s.pointee.freeCount
+        assert(n < s.pointee.count, "mempool overflow: a buffer was freed twice")
+        s.pointee.freeStack[n] = header.pointee.index
+        s.pointee.freeCount = n &+ 1
+    }
+}

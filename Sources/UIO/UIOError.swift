@@ -1,0 +1,68 @@
+/// Every error swift-uio reports. Each description says what went wrong and what to do about it.
+public enum UIOError: Error, Equatable, CustomStringConvertible {
+    case invalidPCIAddress(String, reason: String)
+    case noSuchDevice(PCIAddress)
+    case notBoundToUIO(PCIAddress, driver: String?)
+    case permissionDenied(path: String)
+    case noHugepages(detail: String)
+    case pagemapNeedsCapSysAdmin
+    case notContiguous(size: Int)
+    case systemCall(String, path: String, errno: Int32)
+    case unsupportedDevice(vendor: UInt16, device: UInt16)
+    case invalidRingSize(Int, maximum: Int)
+    case malformedSysfs(path: String, content: String)
+    case noSuchBAR(PCIAddress, index: Int)
+    case portIOUnavailable(String)
+    case device(String)
+
+    public var description: String {
+        switch self {
+        case .invalidPCIAddress(let text, let reason):
+            return "invalid PCI address '\(text)': \(reason); expected DDDD:BB:DD.F, for example 0000:00:04.0 (see `uioctl list`)"
+        case .noSuchDevice(let address):
+            return "no PCI device at \(address): check the address with `uioctl list` or `lspci -D`"
+        case .notBoundToUIO(let address, let driver):
+            let bound = driver.map { "it is bound to '\($0)'" } ?? "it is bound to no driver"
+            return "\(address) is not bound to a UIO driver (\(bound)): run `uioctl bind \(address)`"
+        case .permissionDenied(let path):
+            return "permission denied on \(path): run as root, or give your group access with `uioctl udev install` (see udev/README.md)"
+        case .noHugepages(let detail):
+            return "no hugepages available (\(detail)): run `uioctl hugepages 64` or `sysctl vm.nr_hugepages=64`"
+        case .pagemapNeedsCapSysAdmin:
+            return "/proc/self/pagemap returned physical frame 0: reading physical addresses needs CAP_SYS_ADMIN (Linux ≥ 4.2); run as root or grant the capability (setcap cap_sys_admin+ep)"
+        case .notContiguous(let size):
+            return "cannot allocate \(size) physically contiguous bytes: one DMA allocation must fit in a single 2 MiB hugepage"
+        case .systemCall(let call, let path, let errno):
+            return "\(call) \(path) failed: \(String(cString: strerror(errno))) (errno \(errno))"
+        case .unsupportedDevice(let vendor, let device):
+            return "no swift-uio driver for PCI device \(hex(vendor)):\(hex(device)); supported: \(DriverRegistry.supportedSummary)"
+        case .invalidRingSize(let size, let maximum):
+            return "ring size \(size) is not a power of two between 2 and \(maximum)"
+        case .malformedSysfs(let path, let content):
+            return "unexpected content in \(path): '\(content)'"
+        case .noSuchBAR(let address, let index):
+            return "\(address) has no BAR \(index) (see `uioctl status \(address)`)"
+        case .portIOUnavailable(let why):
+            return "port I/O unavailable: \(why)"
+        case .device(let message):
+            return message
+        }
+    }
+}
+
+@usableFromInline func hex<T: BinaryInteger>(_ value: T, width: Int = 4) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension UIOError {
+    /// Maps an errno from a failed call on `path` to the most specific error.
+    static func fromErrno(_ call: String, path: String, errno code: Int32 = errno) -> UIOError {
+        if code == EACCES || code == EPERM { return .permissionDenied(path: path) }
+        return .systemCall(call, path: path, errno: code)
+    }
+}

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "UIO", targets: ["UIO"]),
         .library(name: "VirtioNet", targets: ["VirtioNet"]),
         .library(name: "PacketProcessing", targets: ["PacketProcessing"]),
+        .library(name: "Scheduler", targets: ["Scheduler"]),
         .executable(name: "uioctl", targets: ["uioctl"]),
         .executable(name: "echo-server", targets: ["echo-server"]),
     ],
@@ -31,6 +32,7 @@ let package = Package(
             ]),
         .target(name: "VirtioNet", dependencies: ["UIO"]),
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
+        .target(name: "Scheduler", dependencies: ["UIO"]),
         .executableTarget(
             name: "uioctl",
             dependencies: [
@@ -40,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "echo-server",
             dependencies: [
-                "UIO", "VirtioNet", "PacketProcessing",
+                "UIO", "VirtioNet", "PacketProcessing", "Scheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/echo-server"),

@@ -56,6 +56,21 @@ public struct PacketBatch: ~Copyable {
         slots[index] = slots[count]
     }
 
+    /// Frees the packets for which `shouldRemove` is true; the rest keep their order.
+    @inlinable public mutating func removeAll(where shouldRemove: (PacketView) -> Bool) {
+        var kept = 0
+        for i in 0..<count {
+            let header = slots[i]
+            if shouldRemove(PacketView(header: header)) {
+                Mempool.unsafeFree(header)
+            } else {
+                slots[kept] = header
+                kept += 1
+            }
+        }
+        _count = kept
+    }
+
     // MARK: For drivers
 
     /// Appends a header the caller owns; the batch owns it afterwards.

@@ -1,0 +1,276 @@
+import UIO
+
+/// The virtio-net driver: legacy (0.9.5) and modern (1.0) PCI devices, one RX and one TX queue.
+///
+/// Generic over the PCI function (a real UIO device or a simulated one) and the DMA allocator,
+/// so the same code runs, specialised, on hardware and in the simulator.
+public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocator>: ~Copyable, NetworkDevice {
+    public struct Configuration: Sendable {
+        /// Buffers in the driver's mempool (RX ring, TX in flight and the application's batches).
+        public var mempoolSize = 4096
+        /// Frames handled per receive call by default.
+        public var batchSize = 64
+        public init() {}
+    }
+
+    @usableFromInline var function: Function
+    @usableFromInline let allocator: Allocator
+    @usableFromInline let transport: VirtioTransport<Function.Registers>
+    @usableFromInline var rx: SplitVirtqueue
+    @usableFromInline var tx: SplitVirtqueue
+    @usableFromInline var control: SplitVirtqueue?
+    let controlBuffer: DMARegion?
+    /// The pool RX buffers come from; applications may allocate TX buffers from it too.
+    public let mempool: Mempool
+    /// virtio-net header bytes before each frame: 12 with VERSION_1 or MRG_RXBUF, else 10.
+    @usableFromInline let headerLength: Int
+    public let features: UInt64
+    public let macAddress: MACAddress
+    public private(set) var link: LinkStatus
+    @usableFromInline var counters = DeviceStatistics()
+    private var isShutDown = false
+
+    public var driverName: String { "virtio-net" }
+    public var layout: VirtioTransport<Function.Registers>.Layout { transport.layout }
+    public var rxQueueCount: Int { 1 }
+    public var txQueueCount: Int { 1 }
+
+    /// Features this driver asks for (virtio 1.0 §5.1.3). MRG_RXBUF is not used: every frame
+    /// fits one 2 KiB buffer.
+    static var wantedFeatures: UInt64 {
+        Virtio.Feature.mac | Virtio.Feature.status | Virtio.Feature.controlQueue | Virtio.Feature.controlRX
+            | Virtio.Feature.anyLayout | Virtio.Feature.version1
+    }
+
+    /// Initialises the device following virtio 1.0 §3.1.1, starting with a reset so that a
+    /// device left running by a crashed process stops its DMA before new rings are given.
+    public init(function: consuming Function, allocator: Allocator, configuration: Configuration = .init()) throws {
+        let vendor = function.vendorID, device = function.deviceID
+        guard vendor == DriverRegistry.virtioVendor, device == 0x1000 || device == 0x1041 else {
+            throw UIOError.unsupportedDevice(vendor: vendor, device: device)
+        }
+        let transport: VirtioTransport<Function.Registers>
+        if device == 0x1000 {
+            transport = .legacy(bar0: try function.mapBAR(0))
+        } else {
+            transport = try .modern(function: &function)
+        }
+        try transport.reset()
+        try function.enableDMA()
+        transport.setStatus(Virtio.Status.acknowledge)
+        transport.addStatus(Virtio.Status.driver)
+
+        let offered = transport.deviceFeatures()
+        if transport.layout == .modern && offered & Virtio.Feature.version1 == 0 {
+            transport.setStatus(Virtio.Status.failed)
+            throw UIOError.device("virtio \(function.address): modern device does not offer VIRTIO_F_VERSION_1")
+        }
+        let features = offered & Self.wantedFeatures & (transport.layout == .legacy ? ~Virtio.Feature.version1 : ~Virtio.Feature.anyLayout)
+        transport.setDriverFeatures(features)
+        if transport.layout == .modern {
+            transport.addStatus(Virtio.Status.featuresOK)
+            guard transport.status & Virtio.Status.featuresOK != 0 else {
+                transport.setStatus(Virtio.Status.failed)
+                throw UIOError.device("virtio \(function.address): device refused features 0x\(String(features, radix: 16))")
+            }
+        }
+        // Without ANY_LAYOUT a legacy device wants the header in a descriptor of its own
+        // (virtio 1.0 §5.1.6.6); VERSION_1 implies any layout is fine.
+        let headerInOwnDescriptor = features & (Virtio.Feature.anyLayout | Virtio.Feature.version1) == 0
+        let chainLength = headerInOwnDescriptor ? 2 : 1
+        let headerLength = features & (Virtio.Feature.version1 | Virtio.Feature.mergeableRXBuffers) != 0 ? 12 : 10
+
+        let rxSize = transport.queueSize(Virtio.rxQueue), txSize = transport.queueSize(Virtio.txQueue)
+        guard rxSize > 0, txSize > 0 else {
+            transport.setStatus(Virtio.Status.failed)
+            throw UIOError.device("virtio \(function.address): device offers no RX/TX queues")
+        }
+        let pool = try Mempool(count: configuration.mempoolSize, allocator: allocator)
+        var rx = try SplitVirtqueue(size: rxSize, chainLength: chainLength, allocator: allocator)
+        var tx = try SplitVirtqueue(size: txSize, chainLength: chainLength, allocator: allocator)
+        rx.notifyOffset = transport.activateQueue(Virtio.rxQueue, rx)
+        tx.notifyOffset = transport.activateQueue(Virtio.txQueue, tx)
+        // TX completions are collected on each transmit call; they never need an interrupt.
+        tx.suppressInterrupts(true)
+
+        var control: SplitVirtqueue? = nil
+        var controlBuffer: DMARegion? = nil
+        if features & Virtio.Feature.controlQueue != 0, transport.queueSize(Virtio.controlQueue) > 0 {
+            var queue = try SplitVirtqueue(size: transport.queueSize(Virtio.controlQueue), chainLength: 1, allocator: allocator)
+            queue.notifyOffset = transport.activateQueue(Virtio.controlQueue, queue)
+            queue.suppressInterrupts(true)
+            control = queue
+            controlBuffer = try allocator.allocate(size: 64, contiguous: true)
+        }
+
+        var mac = MACAddress(0x02, 0, 0, 0, 0, 1)
+        if features & Virtio.Feature.mac != 0 {
+            mac = MACAddress(bytes: (0..<6).map { transport.deviceConfig8(Virtio.NetConfig.mac + $0) })
+        }
+        self.function = function
+        self.headerLength = headerLength
+        self.allocator = allocator
+        self.transport = transport
+        self.rx = rx
+        self.tx = tx
+        self.control = control
+        self.controlBuffer = controlBuffer
+        self.mempool = pool
+        self.features = features
+        self.macAddress = mac
+        self.link = LinkStatus(isUp: true, speedMbps: 0)
+        // RX interrupts stay off until the application arms them.
+        self.rx.suppressInterrupts(true)
+        refillRX()
+        transport.addStatus(Virtio.Status.driverOK)
+        self.link = readLink()
+    }
+
+    deinit { if !isShutDown { stopAndRelease() } }
+
+    // MARK: Packets
+
+    @inlinable
+    public mutating func receive(queue: Int, into batch: inout PacketBatch) -> Int {
+        var received = 0
+        var bytes = 0
+        while batch.count < batch.capacity, let (buffer, written) = rx.popUsed() {
+            let length = written &- headerLength
+            buffer.pointee.length = UInt32(truncatingIfNeeded: max(0, length))
+            bytes &+= length
+            batch.unsafeAppend(buffer)
+            received &+= 1
+        }
+        if received > 0 {
+            counters.rxPackets &+= UInt64(received)
+            counters.rxBytes &+= UInt64(bytes)
+            refillRX()
+        }
+        return received
+    }
+
+    /// Posts fresh buffers into every free RX chain, then publishes and notifies once.
+    @inlinable mutating func refillRX() {
+        var posted = 0
+        let capacity = mempool.dataCapacity
+        while rx.hasFreeChain, let buffer = mempool.unsafeAllocateHeader() {
+            rx.post(buffer, headerLength: headerLength, length: capacity, deviceWritable: true)
+            posted &+= 1
+        }
+        if posted > 0 {
+            rx.publish()
+            if rx.deviceWantsNotification() { transport.notify(queue: Virtio.rxQueue, notifyOffset: rx.notifyOffset) }
+        }
+    }
+
+    @inlinable
+    public mutating func transmit(queue: Int, from batch: inout PacketBatch) -> Int {
+        // Collect what the device has sent since the last call.
+        while let (buffer, _) = tx.popUsed() { Mempool.unsafeFree(buffer) }
+        var sent = 0
+        var bytes = 0
+        let count = batch.count
+        while sent < count && tx.hasFreeChain {
+            let buffer = batch.unsafeHeader(at: sent)
+            // The header has no offloads: all zero (virtio 1.0 §5.1.6.2).
+            let header = PacketBufferHeader.data(buffer) - headerLength
+            header.initializeMemory(as: UInt8.self, repeating: 0, count: headerLength)
+            let length = Int(truncatingIfNeeded: buffer.pointee.length)
+            tx.post(buffer, headerLength: headerLength, length: length, deviceWritable: false)
+            bytes &+= length
+            sent &+= 1
+        }
+        if sent > 0 {
+            batch.unsafeRemoveFirst(sent)
+            tx.publish()
+            if tx.deviceWantsNotification() { transport.notify(queue: Virtio.txQueue, notifyOffset: tx.notifyOffset) }
+            counters.txPackets &+= UInt64(sent)
+            counters.txBytes &+= UInt64(bytes)
+        }
+        return sent
+    }
+
+    @inlinable
+    public func hasPendingReceive(queue: Int) -> Bool { rx.hasUsed }
+
+    // MARK: Interrupts
+
+    public mutating func enableInterrupt(queue: Int) { rx.suppressInterrupts(false) }
+    public mutating func disableInterrupt(queue: Int) { rx.suppressInterrupts(true) }
+
+    public mutating func waitForInterrupt(timeout: Duration?) throws -> InterruptEvent? {
+        try function.waitForInterrupt(timeout: timeout)
+    }
+
+    /// Reads ISR (which clears it and deasserts INTx), then unmasks INTx. ISR bit 1 is a
+    /// configuration change: QEMU reports a link change as 0x03.
+    public mutating func acknowledgeInterrupt() throws -> InterruptCauses {
+        let isr = transport.readISR()
+        var causes = InterruptCauses()
+        if isr & Virtio.ISR.queue != 0 { causes.queues = 1 }
+        if isr & Virtio.ISR.configChange != 0 {
+            let before = link
+            link = readLink()
+            causes.linkChanged = link != before
+        }
+        try function.rearmInterrupt()
+        return causes
+    }
+
+    // MARK: Link, statistics, promiscuous mode
+
+    func readLink() -> LinkStatus {
+        guard features & Virtio.Feature.status != 0 else { return LinkStatus(isUp: true, speedMbps: 0) }
+        return LinkStatus(isUp: transport.deviceConfig16(Virtio.NetConfig.status) & Virtio.NetConfig.linkUp != 0, speedMbps: 0)
+    }
+
+    public mutating func statistics() -> DeviceStatistics { counters }
+
+    /// Sends VIRTIO_NET_CTRL_RX_PROMISC through the control queue (virtio 1.0 §5.1.6.5.1).
+    public mutating func setPromiscuous(_ enabled: Bool) throws {
+        guard features & Virtio.Feature.controlRX != 0, var queue = control, let buffer = controlBuffer else {
+            throw UIOError.device("virtio \(function.address): the device offers no control queue with VIRTIO_NET_F_CTRL_RX; it cannot switch promiscuous mode")
+        }
+        let command = buffer.virtualAddress
+        command.storeBytes(of: Virtio.Control.classRX, as: UInt8.self)
+        command.storeBytes(of: Virtio.Control.rxPromiscuous, toByteOffset: 1, as: UInt8.self)
+        command.storeBytes(of: enabled ? 1 : 0, toByteOffset: 2, as: UInt8.self)
+        command.storeBytes(of: 0xff, toByteOffset: 3, as: UInt8.self)
+        let physical = buffer.physicalAddress
+        queue.postRequest([(physical, 2, false), (physical + 2, 1, false), (physical + 3, 1, true)])
+        transport.notify(queue: Virtio.controlQueue, notifyOffset: queue.notifyOffset)
+        // The device answers quickly; bound the wait (about a second) rather than hang.
+        var answered = false
+        for _ in 0..<1_000 {
+            if queue.popRequest() { answered = true; break }
+            usleep(1000)
+        }
+        control = queue
+        guard answered else { throw UIOError.device("virtio \(function.address): no answer to the promiscuous-mode command") }
+        let ack = Volatile.load16(command + 2) >> 8
+        guard ack == UInt16(Virtio.Control.ok) else { throw UIOError.device("virtio \(function.address): device refused promiscuous mode (ack \(ack))") }
+    }
+
+    // MARK: Shutdown
+
+    /// Resets the device (it stops all DMA), then frees rings and buffers.
+    public mutating func shutdown() {
+        guard !isShutDown else { return }
+        isShutDown = true
+        stopAndRelease()
+    }
+
+    private func stopAndRelease() {
+        transport.setStatus(0)
+        try? function.disableDMA()
+        rx.destroy(allocator: allocator)
+        tx.destroy(allocator: allocator)
+        control?.destroy(allocator: allocator)
+        if let controlBuffer { allocator.free(controlBuffer) }
+        mempool.destroy(using: allocator)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -220,7 +220,8 @@ def init_script(order_a, order_b, order_net):
       vm.uio=ADDR,ADDR   NICs to hand to uio_pci_generic (others: virtio_net)
       vm.ip=1            print the guest's network setup (debug)
     """
-    ins = lambda mods: "\n".join(f"insmod /lib/modules/{m}.ko || fail 'insmod {m}'" for m in mods)
+    ins = lambda mods: "\n".join(f"insmod /lib/modules/{m}.ko || fail 'insmod {m}'; trace {m}"
+                                  for m in mods)
     return f"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -228,7 +229,11 @@ fail() {{ echo "VM-INIT-FAIL: $*" > /dev/console; poweroff -f; }}
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-UIO=""; for a in $(cat /proc/cmdline); do case $a in vm.uio=*) UIO="${{a#vm.uio=}}";; esac; done
+UIO=""; TRACE=""
+for a in $(cat /proc/cmdline); do case $a in vm.uio=*) UIO="${{a#vm.uio=}}";; vm.trace=1) TRACE=1;; esac; done
+# trace MSG: timestamped progress on the console when booted with vm.trace=1
+trace() {{ [ -n "$TRACE" ] && echo "VM-TRACE $(cut -d' ' -f1 /proc/uptime) $*" > /dev/console; }}
+trace init
 UIO=$(echo "$UIO" | tr , ' ')
 {ins(order_a)}
 # virtio_pci grabs every virtio device, so the override must be in place
@@ -241,7 +246,9 @@ for d in /sys/bus/pci/devices/*; do
   a=${{d##*/}}; NICS="$NICS $a"
   for u in $UIO; do [ "$u" = "$a" ] && echo uio_pci_generic > $d/driver_override; done
 done
+trace stage-a
 {ins(order_b)}
+trace stage-b
 for a in $NICS; do
   if [ "$(cat /sys/bus/pci/devices/$a/driver_override)" = uio_pci_generic ]; then
     [ -e /sys/bus/pci/devices/$a/driver ] || echo $a > /sys/bus/pci/drivers_probe
@@ -253,6 +260,7 @@ if [ -n "$NEED_NET" ]; then
 {ins(order_net)}
 fi
 # Host / read-only over 9p, a tmpfs overlay on top so the guest can write.
+trace modules
 mkdir -p /lower /upper /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro hostroot /lower \\
   || fail "mount 9p hostroot"
@@ -262,7 +270,9 @@ mount -t overlay -o lowerdir=/lower,upperdir=/upper/u,workdir=/upper/w overlay /
   || fail "mount overlay"
 mkdir -p /newroot/.vm
 cp /bin/busybox /stage2 /newroot/.vm/
+trace overlay
 for m in proc sys dev; do mount --move /$m /newroot/$m; done
+export TRACE
 exec switch_root /newroot /.vm/busybox sh /.vm/stage2
 """
 
@@ -270,16 +280,22 @@ exec switch_root /newroot /.vm/busybox sh /.vm/stage2
 STAGE2 = r"""# Runs as PID 1 inside the host's root (overlay).  Busybox from the initramfs.
 B=/.vm/busybox
 fail() { echo "VM-INIT-FAIL: $*" > /dev/console; $B poweroff -f; }
+trace() { [ -n "$TRACE" ] && echo "VM-TRACE $($B cut -d' ' -f1 /proc/uptime) $*" > /dev/console; }
+trace stage2
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 $B mount -t tmpfs tmpfs /run
-$B mount -t tmpfs tmpfs /tmp
+# /tmp is left as the overlay (already writable) so that host files under
+# /tmp, such as test binaries built there, stay visible in the guest.
 $B mkdir -p /dev/pts /dev/shm /dev/hugepages /results
 $B mount -t devpts devpts /dev/pts
 $B mount -t tmpfs tmpfs /dev/shm
+trace mounts
 echo 64 > /proc/sys/vm/nr_hugepages
+trace hugepages
 $B mount -t hugetlbfs hugetlbfs /dev/hugepages
 $B mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=none results /results \
   || fail "mount 9p results"
+trace results
 $B hostname vm
 $B ip link set lo up
 [ -f /results/cmd.sh ] || fail "no /results/cmd.sh"
@@ -468,7 +484,7 @@ class VM:
     """
 
     def __init__(self, nics=("legacy",), guest_script="true", uio=True, timeout=120,
-                 mem_mb=1024, quiet_kernel=True, extra_qemu=()):
+                 mem_mb=1024, quiet_kernel=True, trace=False, extra_qemu=()):
         if len(nics) > len(NETS):
             raise VMError(f"at most {len(NETS)} NICs")
         for m in nics:
@@ -478,6 +494,7 @@ class VM:
         self.uio = [uio] * len(nics) if isinstance(uio, bool) else list(uio)
         self.guest_script, self.timeout = guest_script, timeout
         self.mem_mb, self.quiet_kernel, self.extra_qemu = mem_mb, quiet_kernel, list(extra_qemu)
+        self.trace = trace
         self.proc = self.qmp_conn = self.netns = None
         self.exit_code = self.stdout = self.stderr = None
         self.boot_seconds = None
@@ -551,9 +568,18 @@ class VM:
 
     def qemu_cmd(self, vmlinux, initrd):
         uio_addrs = ",".join(self.pci_addr(i) for i, u in enumerate(self.uio) if u)
-        append = f"console=ttyS0 panic=-1 rdinit=/init vm.uio={uio_addrs or 'none'}"
+        # init_on_alloc=0: Debian zeroes every allocation by default, which costs
+        # a second under TCG for the hugepage pool alone (hugetlb pages are
+        # still cleared when a process faults them in).
+        # pci=noacpi: legacy IRQ routing ($PIR) instead of ACPI link objects,
+        # whose AML costs ~0.4 s per device enable under TCG.  tsc=reliable,
+        # no_timer_check: skip clock checks that only slow a TCG boot.
+        append = f"console=ttyS0 panic=-1 init_on_alloc=0 pci=noacpi tsc=reliable " \
+                 f"no_timer_check rdinit=/init vm.uio={uio_addrs or 'none'}"
         if self.quiet_kernel:
             append += " quiet"
+        if self.trace:
+            append += " vm.trace=1"
         cmd = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "max",
                "-smp", "1", "-m", str(self.mem_mb), "-nographic", "-no-reboot",
                "-monitor", "none", "-serial", f"file:{self.path('serial.log')}",
@@ -569,7 +595,7 @@ class VM:
             cmd += ["-netdev", f"tap,id=net{i},ifname={self.tap(i)},script=no,"
                                f"downscript=no,vhost=off",
                     "-device", f"virtio-net-pci,id=nic{i},netdev=net{i},mac={self.mac(i)},"
-                               f"addr={NIC_PCI_SLOT0 + i:#x},{NIC_MODES[mode]}"]
+                               f"addr={NIC_PCI_SLOT0 + i:#x},romfile=,{NIC_MODES[mode]}"]
         return cmd + self.extra_qemu
 
     def _on_timeout(self):

@@ -44,6 +44,7 @@ GUEST = r"""
 for u in /sys/class/uio/uio*; do echo "uio ${u##*/} name=$(cat $u/name) dev=$(basename $(readlink $u/device))"; done
 for a in 0000:00:04.0 0000:00:05.0; do
   echo "nic $a device=$(cat /sys/bus/pci/devices/$a/device) driver=$(basename $(readlink /sys/bus/pci/devices/$a/driver))"
+  echo "bars $a:" $(cd /sys/bus/pci/devices/$a && ls resource?)
 done
 ls -l /dev/uio*
 grep HugePages_ /proc/meminfo
@@ -70,6 +71,9 @@ def test_smoke():
         check(f"nic {addr} device={dev} driver=uio_pci_generic" in out,
               f"{addr} not bound to uio_pci_generic")
         check(f"name=uio_pci_generic dev={addr}" in out, f"no uio node for {addr}")
+    # Legacy virtio needs its I/O BAR0, modern its 64-bit BAR4 (see NOTES.md).
+    check("bars 0000:00:04.0: resource0 resource1" in out, "legacy NIC: BAR0/BAR1 missing")
+    check("bars 0000:00:05.0: resource1 resource4" in out, "modern NIC: BAR1/BAR4 missing")
     check("HugePages_Total:      64" in out, "64 hugepages not set up")
     check("/dev/hugepages hugetlbfs" in out, "hugetlbfs not mounted")
     check("host-binary ok" in out, "host binary did not run")

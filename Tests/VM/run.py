@@ -65,7 +65,13 @@ def main():
         t0 = time.monotonic()
         try:
             fn()
-        except (Exception, AssertionError) as e:        # a failed test, not a harness crash
+        except (KeyboardInterrupt, SystemExit):
+            # SIGINT/SIGTERM: the VM has already cleaned up while unwinding.
+            failed += 1
+            print(f"INTERRUPTED {name}")
+            print(f"{passed} passed, {failed} failed")
+            raise
+        except Exception as e:        # AssertionError included
             failed += 1
             print(f"FAIL {name} ({time.monotonic() - t0:.1f} s): {e}")
             traceback.print_exc(limit=3)

@@ -498,6 +498,7 @@ class VM:
         self.proc = self.qmp_conn = self.netns = None
         self.exit_code = self.stdout = self.stderr = None
         self.boot_seconds = None
+        self.timed_out = False     # True if the host-side timer had to kill QEMU
         self._closed = False
 
     # ---- addresses tests need --------------------------------------------
@@ -523,7 +524,11 @@ class VM:
 
     # ---- lifecycle ---------------------------------------------------------
     def __enter__(self):
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()          # __exit__ is not called when __enter__ raises
+            raise
         return self
 
     def __exit__(self, *exc):
@@ -613,6 +618,8 @@ class VM:
             self.proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             raise VMError(f"guest still running after {limit}s\n{self.serial_tail()}")
+        if self.timed_out:
+            raise VMError(f"VM killed by its {self.timeout}s timeout\n{self.serial_tail()}")
         self._collect()
         return self.exit_code
 
@@ -634,7 +641,8 @@ class VM:
             if self.proc:
                 self._collect()
         finally:
-            self._timer.cancel() if hasattr(self, "_timer") else None
+            if hasattr(self, "_timer"):
+                self._timer.cancel()
             if self.netns:
                 self.netns.delete()
             _live.discard(self)
@@ -667,7 +675,10 @@ class VM:
 
     def serial_tail(self, n=30):
         lines = self.serial().splitlines()[-n:]
-        qemu = open(self.path("qemu.out"), errors="replace").read()[-2000:]
+        try:
+            qemu = open(self.path("qemu.out"), errors="replace").read()[-2000:]
+        except FileNotFoundError:
+            qemu = ""
         return "--- serial (tail) ---\n" + "\n".join(lines) + \
                ("\n--- qemu ---\n" + qemu if qemu.strip() else "")
 

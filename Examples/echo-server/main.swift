@@ -95,6 +95,10 @@ struct EchoHandler: BatchHandler {
         if statsInterval > 0 { Console.line("echo-server: \(statsLine(&device))") }
     }
 
+    mutating func linkChanged<D: NetworkDevice & ~Copyable>(device: inout D) {
+        Console.line("echo-server: link \(device.link)")
+    }
+
     func statsLine<D: NetworkDevice & ~Copyable>(_ device: inout D) -> String {
         let s = device.statistics()
         return "rx=\(s.rxPackets) tx=\(s.txPackets) tx-dropped=\(txDropped) link=\(device.link) \(responder.counters.summary)"

@@ -7,10 +7,13 @@ public protocol BatchHandler {
     mutating func handle<D: NetworkDevice & ~Copyable>(_ batch: inout PacketBatch, queue: Int, device: inout D)
     /// Called about every `tickInterval` (stats printing and timers).
     mutating func tick<D: NetworkDevice & ~Copyable>(device: inout D)
+    /// Called when an interrupt reported a link change; `device.link` is the new state.
+    mutating func linkChanged<D: NetworkDevice & ~Copyable>(device: inout D)
 }
 
 extension BatchHandler {
     public mutating func tick<D: NetworkDevice & ~Copyable>(device: inout D) {}
+    public mutating func linkChanged<D: NetworkDevice & ~Copyable>(device: inout D) {}
 }
 
 /// The hybrid poll/interrupt loop for one device and all its RX queues.
@@ -55,7 +58,7 @@ public struct PacketLoop {
                 statistics.emptyPolls &+= 1
                 emptyPolls += 1
                 if policy.mode != .poll && emptyPolls >= threshold {
-                    try sleep(device: &device, clock: clock)
+                    if try sleep(device: &device, clock: clock) { handler.linkChanged(device: &device) }
                     emptyPolls = 0
                 }
             }
@@ -69,7 +72,9 @@ public struct PacketLoop {
 
     /// Arms the interrupts, re-checks the rings (a packet that arrived between the last poll
     /// and the arming would otherwise wait for the next one), sleeps, then disarms.
-    mutating func sleep<D: NetworkDevice & ~Copyable>(device: inout D, clock: ContinuousClock) throws {
+    /// Returns whether the link changed.
+    mutating func sleep<D: NetworkDevice & ~Copyable>(device: inout D, clock: ContinuousClock) throws -> Bool {
+        var linkChanged = false
         for q in 0..<device.rxQueueCount { device.enableInterrupt(queue: q) }
         var pending = false
         for q in 0..<device.rxQueueCount where device.hasPendingReceive(queue: q) { pending = true }
@@ -84,9 +89,13 @@ public struct PacketLoop {
                 statistics.wakeups &+= 1
                 statistics.missedInterrupts &+= UInt64(event.missed)
                 let causes = try device.acknowledgeInterrupt()
-                if causes.linkChanged { statistics.linkChanges &+= 1 }
+                if causes.linkChanged {
+                    statistics.linkChanges &+= 1
+                    linkChanged = true
+                }
             }
         }
         for q in 0..<device.rxQueueCount { device.disableInterrupt(queue: q) }
+        return linkChanged
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import UIO
 
 /// `uioctl list`: the network devices, what drives them now, and whether swift-uio could.
@@ -14,6 +15,9 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         let sysfs = options.sysfs
+        guard sysfs.exists("/sys/bus/pci/devices") else {
+            throw UIOError.systemCall("open", path: sysfs.path("/sys/bus/pci/devices"), errno: ENOENT)
+        }
         // libpci enumerates (as lspci does); sysfs adds what libpci does not know: the bound
         // driver and the UIO node.
         let devices = PCIBus.scan(sysfs: sysfs).filter { all || $0.isNetworkController }

@@ -81,10 +81,9 @@ struct DoctorCommand: ParsableCommand {
 
     static func deviceChecks(_ address: PCIAddress, sysfs: Sysfs) -> [DoctorCheck] {
         let info: PCIDeviceInfo
-        do { info = try PCIDeviceInfo(address: address, sysfs: sysfs) } catch let error as UIOError {
-            return [.fail("\(address): \(error)", fix: "check the address with `uioctl list`")]
-        } catch {
-            return [.fail("\(address): \(error)", fix: "check the address with `uioctl list`")]
+        do { info = try PCIDeviceInfo(address: address, sysfs: sysfs) } catch {
+            // noSuchDevice's text already names the address and says to check it.
+            return [.fail("\(error)", fix: "uioctl list --all")]
         }
         var checks: [DoctorCheck] = [.ok("\(address) exists: \(Format.ids(info.vendorID, info.deviceID)) \(Format.className(info.classCode))")]
 

@@ -45,6 +45,19 @@ import Testing
         #expect(try line.wait(timeout: .milliseconds(500)) == InterruptEvent(count: 5, missed: 2))
     }
 
+    @Test func aShortReadIsReportedNotMisreadAsErrno() throws {
+        let tree = try tree()
+        var line = try UIOInterruptLine(devicePath: tree.path("/dev/uio0"), method: .irqControl, config: nil)
+        let writer = open(tree.path("/dev/uio0"), O_WRONLY)
+        try #require(writer >= 0)
+        defer { close(writer) }
+        var half: UInt16 = 1
+        #expect(write(writer, &half, 2) == 2)
+        #expect(throws: UIOError.device("read 2 bytes from \(tree.path("/dev/uio0")), expected a 4-byte interrupt count: is it a UIO device?")) {
+            _ = try line.wait(timeout: .milliseconds(500))
+        }
+    }
+
     @Test func waitTimesOutWithNil() throws {
         let tree = try tree()
         var line = try UIOInterruptLine(devicePath: tree.path("/dev/uio0"), method: .irqControl, config: nil)

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How swift-uio reaches one BAR. Chosen by `plan`, shown by `uioctl status`.
 public enum BARMapping: Equatable, Sendable, CustomStringConvertible {
     /// mmap `/dev/uioN` at `mapIndex` × page size; the BAR starts `offset` bytes in.
@@ -29,7 +33,11 @@ public enum BARMapping: Equatable, Sendable, CustomStringConvertible {
             return .portFile(path: resource)
         case .memory32, .memory64:
             if let map = uio?.map(covering: bar) {
-                return .uioMap(mapIndex: map.index, offset: map.offset + (bar.start - map.address))
+                // mmap of map N starts at the page holding `addr` (uio.c, uio_mmap_physical).
+                // uio_pci_generic already page-aligns `addr` and puts the in-page part in
+                // `offset`, so adding `offset` to `start - addr` would count it twice.
+                let pageMask = UInt64(sysconf(Int32(_SC_PAGESIZE))) - 1
+                return .uioMap(mapIndex: map.index, offset: bar.start - (map.address & ~pageMask))
             }
             return .resourceFile(path: resource)
         }

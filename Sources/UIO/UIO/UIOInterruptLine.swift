@@ -44,7 +44,9 @@ public struct UIOInterruptLine: ~Copyable, InterruptLine {
         var count: UInt32 = 0
         let n = Glibc.read(fileDescriptor, &count, 4)
         if n < 0 && errno == EINTR { return nil }
-        guard n == 4 else { throw UIOError.fromErrno("read", path: path) }
+        if n < 0 { throw UIOError.fromErrno("read", path: path) }
+        // errno is stale after a short read: say what happened instead.
+        guard n == 4 else { throw UIOError.device("read \(n) bytes from \(path), expected a 4-byte interrupt count: is it a UIO device?") }
         let missed = lastCount.map { count &- $0 > 1 ? count &- $0 &- 1 : 0 } ?? 0
         lastCount = count
         return InterruptEvent(count: count, missed: missed)

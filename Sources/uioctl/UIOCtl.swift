@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import UIO
+
+/// `uioctl`: inspect and prepare a host for swift-uio drivers.
+///
+/// Read-only except `hugepages`. Nothing here binds, unbinds or resets a device.
+@main
+struct UIOCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "uioctl",
+        abstract: "Inspect PCI network devices and the host setup that swift-uio needs.",
+        subcommands: [ListCommand.self, DoctorCommand.self, StatusCommand.self, HugepagesCommand.self])
+
+    /// ArgumentParser's own `main()` would print a `UIOError` as "Error: …" and exit 1. We want
+    /// the error's own text, which already says what to do, and a sysexits(3) code.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as UIOError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            Foundation.exit(error.exitCode)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+extension UIOError {
+    /// sysexits(3) codes, so that scripts can tell a typo from a missing device.
+    var exitCode: Int32 {
+        switch self {
+        case .invalidPCIAddress: return 64  // EX_USAGE
+        case .noSuchDevice, .notBoundToUIO, .noHugepages: return 69  // EX_UNAVAILABLE
+        case .permissionDenied, .pagemapNeedsCapSysAdmin: return 77  // EX_NOPERM
+        default: return 1
+        }
+    }
+}

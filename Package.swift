@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .executable(name: "uioctl", targets: ["uioctl"]),
         .executable(name: "echo-server", targets: ["echo-server"]),
+        .executable(name: "forwarder", targets: ["forwarder"]),
+        .executable(name: "pktgen", targets: ["pktgen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,13 +41,34 @@ let package = Package(
                 "UIO", "VirtioNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .target(
+            name: "ExampleSupport",
+            dependencies: [
+                "UIO", "VirtioNet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/Support"),
         .executableTarget(
             name: "echo-server",
             dependencies: [
-                "UIO", "VirtioNet", "PacketProcessing", "Scheduler",
+                "UIO", "PacketProcessing", "Scheduler", "ExampleSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/echo-server"),
+        .executableTarget(
+            name: "forwarder",
+            dependencies: [
+                "UIO", "PacketProcessing", "Scheduler", "ExampleSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/forwarder"),
+        .executableTarget(
+            name: "pktgen",
+            dependencies: [
+                "UIO", "Scheduler", "ExampleSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/pktgen"),
         .testTarget(name: "UIOTests", dependencies: ["UIO"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO"]),

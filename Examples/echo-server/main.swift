@@ -1,11 +1,8 @@
 import ArgumentParser
+import ExampleSupport
 import PacketProcessing
 import Scheduler
 import UIO
-import VirtioNet
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Answers ARP, ICMP echo and UDP echo (port 7) on a NIC bound to UIO, so the host can ping it.
 struct EchoServer: ParsableCommand {
@@ -31,51 +28,55 @@ struct EchoServer: ParsableCommand {
     @Option(help: "Empty polls before sleeping, in hybrid mode.")
     var idlePolls: Int = 300
 
+    @Option(help: "Write every received frame to this pcap file.")
+    var pcap: String?
+
     func validate() throws {
         guard IPv4Address(parsing: ip) != nil else { throw ValidationError("--ip '\(ip)' is not an IPv4 address such as 192.0.2.2/24") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
         guard statsInterval >= 0 else { throw ValidationError("--stats-interval must be 0 or more") }
+        guard idlePolls >= 1 else { throw ValidationError("--idle-polls must be at least 1") }
     }
 
     func run() throws {
-        do {
-            let address = try PCIAddress(parsing: pciAddress)
-            let function = try UIOPCIDevice(address: address)
-            switch try DriverRegistry.require(vendor: function.vendorID, device: function.deviceID) {
-            case .virtioNet:
-                var device = try VirtioNetDevice(function: function, allocator: HugepageAllocator())
-                try serve(&device)
-            case .ixgbe:
-                _ = consume function
-                throw UIOError.device("the ixgbe driver is not part of this build yet")
-            }
-        } catch let error as UIOError {
-            Console.error("error: \(error)")
-            throw ExitCode(1)
+        try reportingErrors {
+            var server = Server(options: self, pcap: try pcap.map { try PcapWriter(path: $0) })
+            try DeviceOpener.with(pciAddress, &server)
         }
     }
+}
 
-    func serve<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
-        let address = IPv4Address(parsing: ip)!
+/// Runs the echo loop on whichever driver the device needs.
+struct Server: DeviceUser, ~Copyable {
+    let options: EchoServer
+    var pcap: PcapWriter?
+
+    mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
+        let address = IPv4Address(parsing: options.ip)!
         var handler = EchoHandler(responder: EchoResponder(mac: device.macAddress, ip: address),
-                                  statsInterval: statsInterval)
-        let policy = SchedulerPolicy(mode: mode, emptyPollsBeforeSleep: idlePolls, batchSize: batch)
-        var loop = PacketLoop(policy: policy, tickInterval: .seconds(max(1, statsInterval)))
+                                  statsInterval: options.statsInterval, pcap: pcap.take())
+        let policy = SchedulerPolicy(mode: options.mode, emptyPollsBeforeSleep: options.idlePolls, batchSize: options.batch)
+        var loop = PacketLoop(policy: policy, tickInterval: .seconds(max(1, options.statsInterval)))
         StopSignal.installHandlers()
-        Console.line("echo-server: \(device.driverName) \(pciAddress) mac \(device.macAddress) ip \(address) link \(device.link) mode \(mode.rawValue): ready")
+        Console.line("echo-server: \(device.driverName) \(options.pciAddress) mac \(device.macAddress) ip \(address) link \(device.link) mode \(options.mode.rawValue): ready")
         try loop.run(device: &device, handler: &handler)
         device.shutdown()
+        handler.pcap?.flush()
         Console.line("echo-server: stopped, device reset. \(handler.statsLine(&device)) \(loop.statistics.summary)")
     }
 }
 
 /// Rewrites each frame into its reply and sends the batch back out.
-struct EchoHandler: BatchHandler {
+struct EchoHandler: BatchHandler, ~Copyable {
     var responder: EchoResponder
     let statsInterval: Int
+    var pcap: PcapWriter?
     var txDropped: UInt64 = 0
 
     mutating func handle<D: NetworkDevice & ~Copyable>(_ batch: inout PacketBatch, queue: Int, device: inout D) {
+        if pcap != nil {
+            for i in 0..<batch.count { pcap!.write(UnsafeRawBufferPointer(batch[i].bytes)) }
+        }
         batch.removeAll { packet in
             switch responder.respond(to: packet.data, length: packet.length, capacity: packet.capacity) {
             case .reply(let length):
@@ -92,6 +93,7 @@ struct EchoHandler: BatchHandler {
     }
 
     mutating func tick<D: NetworkDevice & ~Copyable>(device: inout D) {
+        pcap?.flush()
         if statsInterval > 0 { Console.line("echo-server: \(statsLine(&device))") }
     }
 
@@ -106,18 +108,5 @@ struct EchoHandler: BatchHandler {
 }
 
 extension SchedulerPolicy.Mode: ExpressibleByArgument {}
-
-/// Output that reaches a pipe or file at once (test harnesses wait for `ready`).
-enum Console {
-    static func line(_ message: String) {
-        print(message)
-        fflush(nil)
-    }
-
-    static func error(_ message: String) {
-        let text = message + "\n"
-        _ = text.withCString { write(2, $0, strlen($0)) }
-    }
-}
 
 EchoServer.main()

@@ -2,7 +2,7 @@ import UIO
 
 /// What the application does with each received batch. The loop is generic over it, so the
 /// call is specialised and inlined: no closure context, no existential.
-public protocol BatchHandler {
+public protocol BatchHandler: ~Copyable {
     /// Handles `batch` (received on `queue`); whatever is left in it afterwards is freed.
     mutating func handle<D: NetworkDevice & ~Copyable>(_ batch: inout PacketBatch, queue: Int, device: inout D)
     /// Called about every `tickInterval` (stats printing and timers).
@@ -11,7 +11,7 @@ public protocol BatchHandler {
     mutating func linkChanged<D: NetworkDevice & ~Copyable>(device: inout D)
 }
 
-extension BatchHandler {
+extension BatchHandler where Self: ~Copyable {
     public mutating func tick<D: NetworkDevice & ~Copyable>(device: inout D) {}
     public mutating func linkChanged<D: NetworkDevice & ~Copyable>(device: inout D) {}
 }
@@ -28,7 +28,7 @@ public struct PacketLoop {
     }
 
     /// Runs until `StopSignal.request()` (or a signal) or `until` returns true.
-    public mutating func run<D: NetworkDevice & ~Copyable, H: BatchHandler>(
+    public mutating func run<D: NetworkDevice & ~Copyable, H: BatchHandler & ~Copyable>(
         device: inout D, handler: inout H, until shouldStop: () -> Bool = { false }
     ) throws {
         let clock = ContinuousClock()

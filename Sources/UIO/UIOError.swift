@@ -61,7 +61,7 @@ import Glibc
 
 extension UIOError {
     /// Maps an errno from a failed call on `path` to the most specific error.
-    static func fromErrno(_ call: String, path: String, errno code: Int32 = errno) -> UIOError {
+    public static func fromErrno(_ call: String, path: String, errno code: Int32 = errno) -> UIOError {
         if code == EACCES || code == EPERM { return .permissionDenied(path: path) }
         return .systemCall(call, path: path, errno: code)
     }

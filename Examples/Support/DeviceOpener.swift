@@ -1,0 +1,61 @@
+import UIO
+import VirtioNet
+
+/// Code that runs with one opened device, whichever driver it needs. Generic, so the driver's
+/// calls are specialised: the registry's choice is a `switch`, never an existential.
+public protocol DeviceUser: ~Copyable {
+    mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws
+}
+
+/// Code that runs with two opened devices (the forwarder).
+public protocol DevicePairUser {
+    mutating func use<A: NetworkDevice & ~Copyable, B: NetworkDevice & ~Copyable>(_ a: inout A, _ b: inout B) throws
+}
+
+public enum DeviceOpener {
+    /// Opens the UIO device at `address`, picks its driver from the PCI ID, and runs `user`.
+    /// The device is shut down (DMA stopped, reset) when `user` returns or throws.
+    public static func with<U: DeviceUser & ~Copyable>(_ address: String, _ user: inout U) throws {
+        let function = try UIOPCIDevice(address: try PCIAddress(parsing: address))
+        switch try DriverRegistry.require(vendor: function.vendorID, device: function.deviceID) {
+        case .virtioNet:
+            var device = try VirtioNetDevice(function: function, allocator: HugepageAllocator())
+            defer { device.shutdown() }
+            try user.use(&device)
+        case .ixgbe:
+            _ = consume function
+            throw UIOError.device("the ixgbe driver is not part of this build yet")
+        }
+    }
+
+    /// Opens two devices (they must differ) and runs `user` with both.
+    public static func with<U: DevicePairUser>(_ first: String, _ second: String, _ user: inout U) throws {
+        guard try PCIAddress(parsing: first) != PCIAddress(parsing: second) else {
+            throw UIOError.device("the two devices must differ (both are \(first))")
+        }
+        var opener = FirstOfPair(second: second, user: user)
+        try with(first, &opener)
+        user = opener.user
+    }
+
+    /// Holds the first device open while the second one is opened.
+    struct FirstOfPair<U: DevicePairUser>: DeviceUser {
+        let second: String
+        var user: U
+        mutating func use<A: NetworkDevice & ~Copyable>(_ a: inout A) throws {
+            try withUnsafeMutablePointer(to: &a) { first in
+                var opener = SecondOfPair(first: first, user: user)
+                try DeviceOpener.with(second, &opener)
+                user = opener.user
+            }
+        }
+    }
+
+    struct SecondOfPair<A: NetworkDevice & ~Copyable, U: DevicePairUser>: DeviceUser {
+        let first: UnsafeMutablePointer<A>
+        var user: U
+        mutating func use<B: NetworkDevice & ~Copyable>(_ b: inout B) throws {
+            try user.use(&first.pointee, &b)
+        }
+    }
+}

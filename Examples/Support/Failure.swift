@@ -1,0 +1,13 @@
+import ArgumentParser
+import UIO
+
+/// Runs an example's body; a `UIOError` becomes `error: <what to do>` on stderr and exit 1,
+/// never a crash.
+public func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as UIOError {
+        Console.error("error: \(error)")
+        throw ExitCode(1)
+    }
+}

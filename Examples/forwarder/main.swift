@@ -1,0 +1,111 @@
+import ArgumentParser
+import ExampleSupport
+import PacketProcessing
+import Scheduler
+import UIO
+
+/// Forwards frames both ways between two NICs, touching each (as ixy-fwd does).
+struct Forwarder: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forwarder",
+        abstract: "Forward frames in both directions between two NICs bound to UIO.")
+
+    @Argument(help: "PCI address of the first NIC.")
+    var pciA: String
+
+    @Argument(help: "PCI address of the second NIC.")
+    var pciB: String
+
+    @Option(help: "Frames per receive call.")
+    var batch: Int = 32
+
+    @Option(help: "Stop after this many seconds (0: run until SIGINT/SIGTERM).")
+    var seconds: Double = 0
+
+    @Option(help: "Write every received frame (both ports) to this pcap file.")
+    var pcap: String?
+
+    func validate() throws {
+        guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
+        guard seconds >= 0 else { throw ValidationError("--seconds must be 0 or more") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            var forwarding = Forwarding(options: self, pcapPath: pcap)
+            try DeviceOpener.with(pciA, pciB, &forwarding)
+        }
+    }
+}
+
+struct Forwarding: DevicePairUser {
+    let options: Forwarder
+    let pcapPath: String?
+
+    mutating func use<A: NetworkDevice & ~Copyable, B: NetworkDevice & ~Copyable>(_ a: inout A, _ b: inout B) throws {
+        var pcap = try pcapPath.map { try PcapWriter(path: $0) }
+        StopSignal.installHandlers()
+        Console.line("forwarder: \(options.pciA) (\(a.driverName), link \(a.link)) <-> \(options.pciB) (\(b.driverName), link \(b.link)), batch \(options.batch): ready")
+        var batch = PacketBatch(capacity: options.batch)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var lastReport = start
+        var previousA = a.statistics(), previousB = b.statistics()
+        var dropped: UInt64 = 0
+        var polls = 0
+        while !StopSignal.isRequested {
+            dropped &+= forwardBatch(from: &a, to: &b, batch: &batch, pcap: &pcap)
+            dropped &+= forwardBatch(from: &b, to: &a, batch: &batch, pcap: &pcap)
+            polls &+= 1
+            if polls & 0xfff == 0 {
+                let now = clock.now
+                if options.seconds > 0 && now - start >= .milliseconds(Int(options.seconds * 1000)) { break }
+                if now - lastReport >= .seconds(1) {
+                    let seconds = (now - lastReport) / .seconds(1)
+                    let sa = a.statistics(), sb = b.statistics()
+                    Console.line("forwarder: \(options.pciA) " + rate(sa, previousA, seconds) + " | \(options.pciB) " + rate(sb, previousB, seconds))
+                    previousA = sa
+                    previousB = sb
+                    lastReport = now
+                    pcap?.flush()
+                }
+            }
+        }
+        pcap?.flush()
+        let sa = a.statistics(), sb = b.statistics()
+        Console.line("forwarder: stopped. \(options.pciA) rx=\(sa.rxPackets) tx=\(sa.txPackets), \(options.pciB) rx=\(sb.rxPackets) tx=\(sb.txPackets), dropped=\(dropped)")
+    }
+
+    /// Receives one batch on `from`, touches each frame, sends it on `to`; returns frames dropped.
+    @inline(__always)
+    func forwardBatch<X: NetworkDevice & ~Copyable, Y: NetworkDevice & ~Copyable>(
+        from: inout X, to: inout Y, batch: inout PacketBatch, pcap: inout PcapWriter?
+    ) -> UInt64 {
+        let received = from.receive(queue: 0, into: &batch)
+        if received == 0 { return 0 }
+        for i in 0..<received {
+            let frame = batch[i]
+            if pcap != nil { pcap!.write(UnsafeRawBufferPointer(frame.bytes)) }
+            // Touch the frame, as a real forwarder would (ixy-fwd increments data[1]).
+            frame.data.storeBytes(of: frame.data.load(fromByteOffset: 1, as: UInt8.self) &+ 1, toByteOffset: 1, as: UInt8.self)
+        }
+        let sent = to.transmit(queue: 0, from: &batch)
+        let left = batch.count
+        batch.removeAll()
+        _ = sent
+        return UInt64(left)
+    }
+
+    /// Mpps and Mbit/s on the wire (each frame plus 24 bytes of preamble, gap and FCS).
+    func rate(_ now: DeviceStatistics, _ before: DeviceStatistics, _ seconds: Double) -> String {
+        let rxPackets = Double(now.rxPackets - before.rxPackets), txPackets = Double(now.txPackets - before.txPackets)
+        let rxBits = (Double(now.rxBytes - before.rxBytes) + 24 * rxPackets) * 8
+        let txBits = (Double(now.txBytes - before.txBytes) + 24 * txPackets) * 8
+        return String(format: "rx %.3f Mpps %.1f Mbit/s, tx %.3f Mpps %.1f Mbit/s",
+                      rxPackets / seconds / 1e6, rxBits / seconds / 1e6, txPackets / seconds / 1e6, txBits / seconds / 1e6)
+    }
+}
+
+import Foundation
+
+Forwarder.main()

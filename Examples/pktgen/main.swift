@@ -1,0 +1,121 @@
+import ArgumentParser
+import ExampleSupport
+import Scheduler
+import UIO
+
+/// Sends UDP frames with a sequence number as fast as the NIC takes them, or at `--rate`.
+struct PacketGenerator: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pktgen",
+        abstract: "Send UDP frames with a sequence number from a NIC bound to UIO.")
+
+    @Argument(help: "PCI address of the NIC, DDDD:BB:DD.F.")
+    var pciAddress: String
+
+    @Option(help: "Stop after this many seconds.")
+    var seconds: Double = 10
+
+    @Option(help: "Frame size in bytes, without the FCS (60 to 1514).")
+    var size: Int = 60
+
+    @Option(help: "Frames per transmit call.")
+    var batch: Int = 64
+
+    @Option(help: "Packets per second (0: as fast as possible).")
+    var rate: Int = 0
+
+    @Option(help: "Destination MAC address.")
+    var dstMac: String = "ff:ff:ff:ff:ff:ff"
+
+    @Option(help: "Source and destination IPv4 addresses in the UDP frames.")
+    var srcIp: String = "192.0.2.2"
+    @Option var dstIp: String = "192.0.2.1"
+
+    func validate() throws {
+        guard (60...1514).contains(size) else { throw ValidationError("--size must be between 60 and 1514") }
+        guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
+        guard seconds > 0, seconds <= 86_400 else { throw ValidationError("--seconds must be above 0 and at most 86400") }
+        guard rate >= 0 else { throw ValidationError("--rate must be 0 (unlimited) or more") }
+        guard MACAddress(parsing: dstMac) != nil else { throw ValidationError("--dst-mac '\(dstMac)' is not a MAC address") }
+        guard parseIPv4(srcIp) != nil, parseIPv4(dstIp) != nil else { throw ValidationError("--src-ip/--dst-ip must be IPv4 addresses") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            var generator = Generator(options: self)
+            try DeviceOpener.with(pciAddress, &generator)
+        }
+    }
+}
+
+struct Generator: DeviceUser {
+    let options: PacketGenerator
+
+    mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
+        let pool = try Mempool(count: 2048, allocator: HugepageAllocator())
+        defer { pool.destroy(using: HugepageAllocator()) }
+        // Prefill every buffer once (as ixy does): only the sequence number changes per packet.
+        let template = UDPFrameTemplate(size: options.size, source: device.macAddress,
+                                        destination: MACAddress(parsing: options.dstMac)!,
+                                        sourceIP: parseIPv4(options.srcIp)!, destinationIP: parseIPv4(options.dstIp)!)
+        var fill = PacketBatch(capacity: pool.capacity)
+        while let buffer = pool.allocate() { fill.append(buffer) }
+        for i in 0..<fill.count { template.write(into: fill[i]) }
+        fill.removeAll()
+
+        StopSignal.installHandlers()
+        Console.line("pktgen: \(device.driverName) \(options.pciAddress) mac \(device.macAddress) link \(device.link), \(options.size)-byte frames, batch \(options.batch)\(options.rate > 0 ? ", \(options.rate) pps" : ""): ready")
+        var batch = PacketBatch(capacity: options.batch)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let end = start + .milliseconds(Int(options.seconds * 1000))
+        var nextReport = start + .seconds(1)
+        var sequence: UInt32 = 0
+        var sent: UInt64 = 0
+        var sentAtReport: UInt64 = 0
+        var iterations = 0
+        while !StopSignal.isRequested {
+            iterations &+= 1
+            var now = start
+            if iterations & 63 == 0 || options.rate > 0 {
+                now = clock.now
+                if now >= end { break }
+                if now >= nextReport {
+                    Console.line("pktgen: \(sent - sentAtReport) pps")
+                    sentAtReport = sent
+                    nextReport = nextReport + .seconds(1)
+                }
+            }
+            var want = batch.capacity
+            if options.rate > 0 {
+                // Sent so far must not run ahead of rate × elapsed time.
+                let elapsed = (now - start) / .seconds(1)
+                let allowed = UInt64(elapsed * Double(options.rate))
+                if allowed <= sent { continue }
+                want = min(want, Int(allowed - sent))
+            }
+            while batch.count < want, let buffer = pool.allocate() {
+                buffer.length = options.size
+                UDPFrameTemplate.setSequence(sequence, in: buffer.view)
+                sequence &+= 1
+                batch.append(buffer)
+            }
+            sent &+= UInt64(device.transmit(queue: 0, from: &batch))
+            // Frames the ring could not take go back to the pool; their numbers are skipped.
+            batch.removeAll()
+        }
+        let seconds = (clock.now - start) / .seconds(1)
+        device.shutdown()
+        Console.line("sent \(sent) packets in \(String(format: "%.2f", seconds)) s (\(Int(Double(sent) / max(seconds, 1e-9))) pps)")
+    }
+}
+
+func parseIPv4(_ text: String) -> UInt32? {
+    let parts = text.split(separator: ".").compactMap { UInt8($0) }
+    guard parts.count == 4 else { return nil }
+    return parts.reduce(0) { $0 << 8 | UInt32($1) }
+}
+
+import Foundation
+
+PacketGenerator.main()

@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "UIO", targets: ["UIO"]),
         .library(name: "VirtioNet", targets: ["VirtioNet"]),
+        .library(name: "UIOSimulator", targets: ["UIOSimulator"]),
         .library(name: "PacketProcessing", targets: ["PacketProcessing"]),
         .executable(name: "uioctl", targets: ["uioctl"]),
         .executable(name: "echo-server", targets: ["echo-server"]),
@@ -30,6 +31,8 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(name: "VirtioNet", dependencies: ["UIO"]),
+        // Device models that stand in for hardware: drivers run against them unchanged.
+        .target(name: "UIOSimulator", dependencies: ["UIO"]),
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
         .executableTarget(
             name: "uioctl",
@@ -47,6 +50,7 @@ let package = Package(
         .testTarget(name: "UIOTests", dependencies: ["UIO"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO"]),
+        .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),
     ],
     swiftLanguageModes: [.v6]
 )

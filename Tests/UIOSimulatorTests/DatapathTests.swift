@@ -206,3 +206,41 @@ struct DatapathTests {
         #expect(v.load(fromByteOffset: 16, as: UInt8.self) == L.Control.err)
     }
 }
+
+@Suite("Device options")
+struct DeviceOptionTests {
+    typealias L = VirtioNetModelLayout
+
+    @Test func txPollingSetsNoNotifyAndSendsWithoutKick() throws {
+        let d = try MiniDriver(VirtioNetModel.Configuration(layout: .modern, queueSize: 16, txPolling: true))
+        try d.start()
+        #expect(d.queues[1].usedFlags & L.Ring.usedFlagNoNotify != 0)
+        #expect(d.queues[0].usedFlags == 0)
+        d.queues[1].post([(d.buffer(0).physical, 12 + 60, false)])
+        d.model.step()
+        #expect(d.model.takeTransmitted().count == 1)
+    }
+
+    @Test func modernDriverMayShrinkAQueue() throws {
+        let d = try MiniDriver(layout: .modern, queueSize: 256)
+        d.registers.write16(L.Common.queueSelect, 0)
+        #expect(d.registers.read16(L.Common.queueSize) == 256)
+        d.registers.write16(L.Common.queueSize, 64)
+        #expect(d.registers.read16(L.Common.queueSize) == 64)
+        d.registers.write16(L.Common.queueSize, 100)  // not a power of two
+        #expect(d.registers.read16(L.Common.queueSize) == 64)
+        #expect(d.model.faults.count == 1)
+    }
+
+    @Test func destroyingTheFunctionStopsDMA() throws {
+        let dma = SimulatedDMA()
+        let model = VirtioNetModel(layout: .modern, dma: dma)
+        do {
+            let function = model.makePCIFunction()
+            try function.enableDMA()
+            #expect(model.configSpace.busMasterEnabled)
+            _ = consume function
+        }
+        #expect(!model.configSpace.busMasterEnabled)
+    }
+}

@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "UIO", targets: ["UIO"]),
         .library(name: "VirtioNet", targets: ["VirtioNet"]),
+        .library(name: "UIOSimulator", targets: ["UIOSimulator"]),
         .library(name: "PacketProcessing", targets: ["PacketProcessing"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .executable(name: "uioctl", targets: ["uioctl"]),
@@ -33,6 +34,8 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(name: "VirtioNet", dependencies: ["UIO"]),
+        // Device models that stand in for hardware: drivers run against them unchanged.
+        .target(name: "UIOSimulator", dependencies: ["UIO"]),
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
         .target(name: "Scheduler", dependencies: ["UIO"]),
         .executableTarget(
@@ -72,6 +75,7 @@ let package = Package(
         .testTarget(name: "UIOTests", dependencies: ["UIO"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO"]),
+        .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),
     ],
     swiftLanguageModes: [.v6]
 )

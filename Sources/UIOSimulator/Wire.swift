@@ -1,0 +1,67 @@
+import Synchronization
+
+/// A cable between two simulated NICs: what one transmits, the other receives.
+///
+/// Frames move when the sender's TX is processed (`step()`, `processTX()`, or a background
+/// runner) and land in the receiver's wire queue; the receiver's next `step()` puts them in
+/// its RX ring. Every frame that crosses is captured, in order.
+public final class Wire: Sendable {
+    public enum Direction: Sendable, Equatable {
+        case aToB
+        case bToA
+    }
+
+    public struct Capture: Sendable, Equatable {
+        public var direction: Direction
+        public var frame: [UInt8]
+    }
+
+    public let a: VirtioNetModel
+    public let b: VirtioNetModel
+    private let log = CaptureLog()
+
+    /// Behind its own reference so the sinks can share it without keeping the wire alive.
+    final class CaptureLog: Sendable {
+        let captures = Mutex<[Capture]>([])
+        func append(_ capture: Capture) { captures.withLock { $0.append(capture) } }
+    }
+
+    /// Connects `a` and `b`. From now on their transmitted frames go to each other instead
+    /// of `takeTransmitted()`.
+    public init(_ a: VirtioNetModel, _ b: VirtioNetModel) {
+        self.a = a
+        self.b = b
+        // Weak: two models pointing at each other would otherwise never be freed.
+        a.setTransmitSink { [log, weak b] frame in
+            log.append(Capture(direction: .aToB, frame: frame))
+            b?.inject(frame: frame)
+        }
+        b.setTransmitSink { [log, weak a] frame in
+            log.append(Capture(direction: .bToA, frame: frame))
+            a?.inject(frame: frame)
+        }
+    }
+
+    /// Unplugs the cable: both models collect their transmitted frames again.
+    public func disconnect() {
+        a.setTransmitSink(nil)
+        b.setTransmitSink(nil)
+    }
+
+    /// Sends on both sides, then delivers on both sides (and runs control queues), so one
+    /// call carries a frame from one driver's TX ring to the other's RX ring.
+    @discardableResult
+    public func step() -> Bool {
+        let control = a.processControl() + b.processControl()
+        let sent = a.processTX() + b.processTX()
+        let received = a.deliverRX() + b.deliverRX()
+        return control + sent + received > 0
+    }
+
+    /// Every frame that crossed, in order.
+    public var captures: [Capture] { log.captures.withLock { $0 } }
+
+    public func takeCaptures() -> [Capture] {
+        log.captures.withLock { c in defer { c.removeAll() }; return c }
+    }
+}

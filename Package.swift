@@ -74,7 +74,7 @@ let package = Package(
             path: "Examples/pktgen"),
         .testTarget(name: "UIOTests", dependencies: ["UIO"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
-        .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO"]),
+        .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),
     ],
     swiftLanguageModes: [.v6]

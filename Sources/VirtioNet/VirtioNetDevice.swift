@@ -144,8 +144,10 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         if received > 0 {
             counters.rxPackets &+= UInt64(received)
             counters.rxBytes &+= UInt64(bytes)
-            refillRX()
         }
+        // Also when nothing came: a ring left empty while the mempool was exhausted must be
+        // refilled once buffers are back, or no frame could ever arrive again.
+        if rx.hasFreeChain { refillRX() }
         return received
     }
 

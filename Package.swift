@@ -72,6 +72,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/pktgen"),
+        .executableTarget(
+            name: "forward-bench", dependencies: ["UIO", "VirtioNet", "UIOSimulator"],
+            path: "Benchmarks/forward-bench"),
         .testTarget(name: "UIOTests", dependencies: ["UIO"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),

@@ -54,7 +54,8 @@ public struct VirtioTransport<R: RegisterAccess> {
     /// queues. A modern device confirms by reading back 0; wait for that, bounded.
     func reset() throws {
         setStatus(0)
-        for _ in 0..<100_000 where status != 0 {}
+        var reads = 0
+        while status != 0 && reads < 100_000 { reads += 1 }
         if status != 0 { throw UIOError.device("virtio device did not reset: status reads 0x\(String(status, radix: 16))") }
     }
 

@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "UIO", targets: ["UIO"]),
         .library(name: "VirtioNet", targets: ["VirtioNet"]),
+        .library(name: "Ixgbe", targets: ["Ixgbe"]),
         .library(name: "PacketProcessing", targets: ["PacketProcessing"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .executable(name: "uioctl", targets: ["uioctl"]),
@@ -31,6 +32,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(name: "VirtioNet", dependencies: ["UIO"]),
+        .target(name: "Ixgbe", dependencies: ["UIO"]),
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
         .target(name: "Scheduler", dependencies: ["UIO"]),
         .executableTarget(
@@ -42,13 +44,14 @@ let package = Package(
         .executableTarget(
             name: "echo-server",
             dependencies: [
-                "UIO", "VirtioNet", "PacketProcessing", "Scheduler",
+                "UIO", "VirtioNet", "Ixgbe", "PacketProcessing", "Scheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/echo-server"),
         .testTarget(name: "UIOTests", dependencies: ["UIO"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO"]),
+        .testTarget(name: "IxgbeTests", dependencies: ["Ixgbe", "UIO"]),
     ],
     swiftLanguageModes: [.v6]
 )

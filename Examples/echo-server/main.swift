@@ -1,4 +1,5 @@
 import ArgumentParser
+import Ixgbe
 import PacketProcessing
 import Scheduler
 import UIO
@@ -46,8 +47,8 @@ struct EchoServer: ParsableCommand {
                 var device = try VirtioNetDevice(function: function, allocator: HugepageAllocator())
                 try serve(&device)
             case .ixgbe:
-                _ = consume function
-                throw UIOError.device("the ixgbe driver is not part of this build yet")
+                var device = try IxgbeDevice(function: function, allocator: HugepageAllocator())
+                try serve(&device)
             }
         } catch let error as UIOError {
             Console.error("error: \(error)")

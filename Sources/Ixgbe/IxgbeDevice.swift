@@ -109,8 +109,10 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     /// once the device can no longer write to them (after a reset, or before it was started).
     private static func release(rx: UnsafeMutablePointer<IxgbeRXQueue>, rxCount: Int,
                                 tx: UnsafeMutablePointer<IxgbeTXQueue>, txCount: Int, allocator: Allocator) {
-        for q in 0..<rxCount { rx[q].destroy(allocator: allocator) }
+        // TX first: buffers still in a TX ring belong to RX queues' pools, which can only be
+        // destroyed once every buffer is back.
         for q in 0..<txCount { tx[q].destroy(allocator: allocator) }
+        for q in 0..<rxCount { rx[q].destroy(allocator: allocator) }
         rx.deinitialize(count: rxCount)
         tx.deinitialize(count: txCount)
         rx.deallocate()

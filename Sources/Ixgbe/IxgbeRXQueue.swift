@@ -29,6 +29,12 @@ struct IxgbeRXQueue {
             mempool.destroy(using: allocator)
             throw error
         }
+        // RDBAL's low 7 bits are ignored (82599 datasheet §8.2.3.8.1).
+        guard ring.physicalAddress & 127 == 0 else {
+            allocator.free(ring)
+            mempool.destroy(using: allocator)
+            throw UIOError.device("ixgbe: the allocator returned an RX ring at 0x\(String(ring.physicalAddress, radix: 16)), which is not 128-byte aligned as the 82599 requires")
+        }
         self.mempool = mempool
         self.ring = ring
         self.size = size

@@ -21,7 +21,13 @@ struct IxgbeTXQueue {
     @usableFromInline var cleanIndex = 0
 
     init(size: Int, allocator: some DMAAllocator) throws {
-        ring = try allocator.allocate(size: size * AdvancedTXDescriptor.size, contiguous: true)
+        let ring = try allocator.allocate(size: size * AdvancedTXDescriptor.size, contiguous: true)
+        // TDBAL's low 7 bits are ignored (82599 datasheet §8.2.3.9.5).
+        guard ring.physicalAddress & 127 == 0 else {
+            allocator.free(ring)
+            throw UIOError.device("ixgbe: the allocator returned a TX ring at 0x\(String(ring.physicalAddress, radix: 16)), which is not 128-byte aligned as the 82599 requires")
+        }
+        self.ring = ring
         self.size = size
         mask = size - 1
         descriptors = ring.virtualAddress

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "UIO", targets: ["UIO"]),
         .library(name: "VirtioNet", targets: ["VirtioNet"]),
         .library(name: "UIOSimulator", targets: ["UIOSimulator"]),
+        .library(name: "Ixgbe", targets: ["Ixgbe"]),
         .library(name: "PacketProcessing", targets: ["PacketProcessing"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .executable(name: "uioctl", targets: ["uioctl"]),
@@ -36,6 +37,7 @@ let package = Package(
         .target(name: "VirtioNet", dependencies: ["UIO"]),
         // Device models that stand in for hardware: drivers run against them unchanged.
         .target(name: "UIOSimulator", dependencies: ["UIO"]),
+        .target(name: "Ixgbe", dependencies: ["UIO"]),
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
         .target(name: "Scheduler", dependencies: ["UIO"]),
         .executableTarget(
@@ -47,7 +49,7 @@ let package = Package(
         .target(
             name: "ExampleSupport",
             dependencies: [
-                "UIO", "VirtioNet",
+                "UIO", "VirtioNet", "Ixgbe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/Support"),
@@ -79,6 +81,7 @@ let package = Package(
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),
+        .testTarget(name: "IxgbeTests", dependencies: ["Ixgbe", "UIO"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import Ixgbe
 import UIO
 import VirtioNet
 
@@ -23,8 +24,9 @@ public enum DeviceOpener {
             defer { device.shutdown() }
             try user.use(&device)
         case .ixgbe:
-            _ = consume function
-            throw UIOError.device("the ixgbe driver is not part of this build yet")
+            var device = try IxgbeDevice(function: function, allocator: HugepageAllocator())
+            defer { device.shutdown() }
+            try user.use(&device)
         }
     }
 

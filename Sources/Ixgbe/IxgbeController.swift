@@ -1,0 +1,250 @@
+import UIO
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The 82599's registers with the initialisation steps of datasheet §4.6, one function per
+/// step and named as ixy names them, so that the code can be held against the manual.
+///
+/// A plain value around the mapped BAR0: the device keeps one and its hot path uses
+/// `registers` directly.
+@usableFromInline
+struct IxgbeController<Registers: RegisterAccess> {
+    @usableFromInline let registers: Registers
+    let family: IxgbeFamily
+    /// "ixgbe 0000:01:00.0", for error messages.
+    let name: String
+
+    /// Bound for every wait on a bit the device sets or clears by itself.
+    static var hardwareTimeout: Duration { .seconds(1) }
+
+    // MARK: §4.6.3 Initialization sequence: reset
+
+    /// §4.6.3.1 and §4.6.3.2: masks every interrupt, issues a global reset (CTRL.RST with
+    /// CTRL.LNK_RST), waits for it to self-clear, waits 10 ms and masks interrupts again,
+    /// since the reset restores their defaults.
+    func resetAndMaskInterrupts() throws {
+        disableInterrupts()
+        registers.write32(IXGBE.CTRL, IXGBE.CTRL_RST_MASK)
+        // §4.6.3.2: no register access for 1 ms after setting CTRL.RST.
+        sleep(.milliseconds(1))
+        guard waitUntil(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.CTRL) & IXGBE.CTRL_RST_MASK == 0 }) else {
+            throw UIOError.device("\(name): CTRL.RST did not self-clear within \(Self.hardwareTimeout) of a global reset (82599 datasheet §4.6.3.2); check the device with `uioctl status`, or power-cycle it")
+        }
+        sleep(.milliseconds(10))
+        disableInterrupts()
+    }
+
+    /// §4.6.3: waits for the EEPROM auto-read (EEC.ARD) and for the DMA init cycle
+    /// (RDRXCTL.DMAIDONE) before anything else is programmed.
+    func waitForEEPROMAndDMAInit() throws {
+        guard waitUntil(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.EEC) & IXGBE.EEC_ARD != 0 }) else {
+            throw UIOError.device("\(name): EEPROM auto-read not done (EEC.ARD clear) \(Self.hardwareTimeout) after reset (82599 datasheet §4.6.3); the NVM may be blank or corrupt")
+        }
+        guard waitUntil(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.RDRXCTL) & IXGBE.RDRXCTL_DMAIDONE != 0 }) else {
+            throw UIOError.device("\(name): receive DMA init not done (RDRXCTL.DMAIDONE clear) \(Self.hardwareTimeout) after reset (82599 datasheet §4.6.3)")
+        }
+    }
+
+    /// §4.6.3.1: EIMC masks every cause.
+    func disableInterrupts() {
+        registers.write32(IXGBE.EIMC, IXGBE.IRQ_CLEAR_MASK)
+    }
+
+    // MARK: §4.6.4 Link
+
+    /// §4.6.4.2 (as ixy does): 10 Gb/s serial link mode with the XAUI PMA/PMD, then restart
+    /// auto-negotiation. The X540's copper PHY negotiates by itself, so AUTOC stays as it is.
+    func initLink() {
+        guard family == .i82599 else { return }
+        let autoc = registers.read32(IXGBE.AUTOC)
+        let mode = (autoc & ~IXGBE.AUTOC_LMS_MASK & ~IXGBE.AUTOC_10G_PMA_PMD_MASK)
+            | IXGBE.AUTOC_LMS_10G_SERIAL | IXGBE.AUTOC_10G_XAUI
+        registers.write32(IXGBE.AUTOC, mode)
+        registers.write32(IXGBE.AUTOC, mode | IXGBE.AUTOC_AN_RESTART)
+    }
+
+    /// LINKS.LINK_UP and the speed in LINKS bits 29:28.
+    func readLink() -> LinkStatus {
+        let links = registers.read32(IXGBE.LINKS)
+        guard links & IXGBE.LINKS_UP != 0 else { return LinkStatus(isUp: false, speedMbps: 0) }
+        switch links & IXGBE.LINKS_SPEED_82599 {
+        case IXGBE.LINKS_SPEED_100_82599: return LinkStatus(isUp: true, speedMbps: 100)
+        case IXGBE.LINKS_SPEED_1G_82599: return LinkStatus(isUp: true, speedMbps: 1_000)
+        case IXGBE.LINKS_SPEED_10G_82599: return LinkStatus(isUp: true, speedMbps: 10_000)
+        default: return LinkStatus(isUp: true, speedMbps: 0)
+        }
+    }
+
+    /// Polls LINKS until the link is up or `timeout` passes; a link still down is reported,
+    /// not thrown.
+    func waitForLink(timeout: Duration) -> LinkStatus {
+        _ = waitUntil(timeout: timeout, interval: .milliseconds(10)) { readLink().isUp }
+        return readLink()
+    }
+
+    // MARK: §4.6.5 Statistics
+
+    /// Reads every counter this driver uses once: they are read-to-clear, so this zeroes them.
+    func clearStatistics() {
+        _ = readStatistics()
+    }
+
+    /// The counters since the last read: good packets and octets both ways, and missed
+    /// packets (no free descriptor) summed over the 8 packet buffers.
+    func readStatistics() -> DeviceStatistics {
+        var s = DeviceStatistics()
+        s.rxPackets = UInt64(registers.read32(IXGBE.GPRC))
+        s.txPackets = UInt64(registers.read32(IXGBE.GPTC))
+        // Low half first: reading the high half is what clears the 36-bit counter.
+        s.rxBytes = registers.read64(IXGBE.GORCL)
+        s.txBytes = registers.read64(IXGBE.GOTCL)
+        for n in 0..<8 { s.rxDropped &+= UInt64(registers.read32(IXGBE.MPC(n))) }
+        return s
+    }
+
+    // MARK: §4.6.7 Receive initialization
+
+    /// §4.6.7 for the global part: receive off while configuring, one 128 KB packet buffer
+    /// (no DCB or virtualisation), CRC stripping, broadcast accepted.
+    func initRXGlobal() {
+        registers.clearBits32(IXGBE.RXCTRL, IXGBE.RXCTRL_RXEN)
+        registers.write32(IXGBE.RXPBSIZE(0), IXGBE.RXPBSIZE_128KB)
+        for n in 1..<8 { registers.write32(IXGBE.RXPBSIZE(n), 0) }
+        // §4.6.7: HLREG0.RXCRCSTRP and RDRXCTL.CRCSTRIP must agree.
+        registers.setBits32(IXGBE.HLREG0, IXGBE.HLREG0_RXCRCSTRP)
+        registers.setBits32(IXGBE.RDRXCTL, IXGBE.RDRXCTL_CRCSTRIP)
+        registers.setBits32(IXGBE.FCTRL, IXGBE.FCTRL_BAM)
+    }
+
+    /// §4.6.7.1 for one queue, before it is enabled: advanced one-buffer descriptors with
+    /// 2 KB buffers, dropping frames when the ring is empty, and the ring's address and size.
+    ///
+    /// 2 KB holds any frame: HLREG0.JUMBOEN stays off, so the device discards frames longer
+    /// than 1518 bytes (1522 with a VLAN tag) and a frame never spans two descriptors.
+    func initRXQueue(_ q: Int, ring: DMARegion, size: Int) {
+        let srrctl = registers.read32(IXGBE.SRRCTL(q))
+            & ~IXGBE.SRRCTL_DESCTYPE_MASK & ~IXGBE.SRRCTL_BSIZEPKT_MASK
+        registers.write32(IXGBE.SRRCTL(q), srrctl | IXGBE.SRRCTL_DESCTYPE_ADV_ONEBUF | IXGBE.SRRCTL_DROP_EN
+                          | UInt32(2048 >> IXGBE.SRRCTL_BSIZEPKT_SHIFT))
+        registers.write32(IXGBE.RDBAL(q), UInt32(truncatingIfNeeded: ring.physicalAddress))
+        registers.write32(IXGBE.RDBAH(q), UInt32(truncatingIfNeeded: ring.physicalAddress >> 32))
+        registers.write32(IXGBE.RDLEN(q), UInt32(size * AdvancedRXDescriptor.size))
+        registers.write32(IXGBE.RDH(q), 0)
+        registers.write32(IXGBE.RDT(q), 0)
+        // §8.2.3.11.1: DCA_RXCTRL bit 12 is reserved, resets to 1, and must be cleared.
+        registers.clearBits32(IXGBE.DCA_RXCTRL(q), IXGBE.DCA_RXCTRL_RESERVED_BIT12)
+    }
+
+    /// The end of §4.6.7: CTRL_EXT.NS_DIS (no snoop off), then receive on.
+    func enableRX() {
+        registers.setBits32(IXGBE.CTRL_EXT, IXGBE.CTRL_EXT_NS_DIS)
+        registers.setBits32(IXGBE.RXCTRL, IXGBE.RXCTRL_RXEN)
+    }
+
+    /// §4.6.7.1: enables a queue whose ring is already filled, waits for RXDCTL.ENABLE to
+    /// read back, then hands the device every descriptor but one (RDT = size - 1).
+    func startRXQueue(_ q: Int, size: Int) throws {
+        registers.setBits32(IXGBE.RXDCTL(q), IXGBE.RXDCTL_ENABLE)
+        guard waitUntil(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.RXDCTL(q)) & IXGBE.RXDCTL_ENABLE != 0 }) else {
+            throw UIOError.device("\(name): RX queue \(q) did not enable (RXDCTL.ENABLE did not read back within \(Self.hardwareTimeout), 82599 datasheet §4.6.7.1)")
+        }
+        registers.write32(IXGBE.RDH(q), 0)
+        MemoryBarrier.write()
+        registers.write32(IXGBE.RDT(q), UInt32(size - 1))
+    }
+
+    // MARK: §4.6.8 Transmit initialization
+
+    /// §4.6.8 and §4.6.11.3.4 for the global part: CRC insertion and padding of short
+    /// frames, one 40 KB packet buffer, the largest DMA read requests, and the descriptor
+    /// arbiter disabled while queues are configured.
+    func initTXGlobal() {
+        registers.setBits32(IXGBE.HLREG0, IXGBE.HLREG0_TXCRCEN | IXGBE.HLREG0_TXPADEN)
+        registers.write32(IXGBE.TXPBSIZE(0), IXGBE.TXPBSIZE_40KB)
+        for n in 1..<8 { registers.write32(IXGBE.TXPBSIZE(n), 0) }
+        registers.write32(IXGBE.DTXMXSZRQ, IXGBE.DTXMXSZRQ_MAX)
+        registers.setBits32(IXGBE.RTTDCS, IXGBE.RTTDCS_ARBDIS)
+    }
+
+    /// §4.6.8 for one queue: ring address and size, and the thresholds ixy uses
+    /// (PTHRESH 36, HTHRESH 8, WTHRESH 4: prefetch early, write back DD in groups).
+    func initTXQueue(_ q: Int, ring: DMARegion, size: Int) {
+        registers.write32(IXGBE.TDBAL(q), UInt32(truncatingIfNeeded: ring.physicalAddress))
+        registers.write32(IXGBE.TDBAH(q), UInt32(truncatingIfNeeded: ring.physicalAddress >> 32))
+        registers.write32(IXGBE.TDLEN(q), UInt32(size * AdvancedTXDescriptor.size))
+        let txdctl = registers.read32(IXGBE.TXDCTL(q)) & ~IXGBE.TXDCTL_THRESHOLD_MASK
+        registers.write32(IXGBE.TXDCTL(q), txdctl | 36 | 8 << 8 | 4 << 16)
+    }
+
+    /// The end of §4.6.8: the arbiter back on, then transmit DMA on (DMATXCTL.TE).
+    func enableTX() {
+        registers.clearBits32(IXGBE.RTTDCS, IXGBE.RTTDCS_ARBDIS)
+        registers.setBits32(IXGBE.DMATXCTL, IXGBE.DMATXCTL_TE)
+    }
+
+    /// §4.6.8.1: empty ring (TDH = TDT = 0), then TXDCTL.ENABLE and wait for it to read back.
+    func startTXQueue(_ q: Int) throws {
+        registers.write32(IXGBE.TDH(q), 0)
+        registers.write32(IXGBE.TDT(q), 0)
+        registers.setBits32(IXGBE.TXDCTL(q), IXGBE.TXDCTL_ENABLE)
+        guard waitUntil(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.TXDCTL(q)) & IXGBE.TXDCTL_ENABLE != 0 }) else {
+            throw UIOError.device("\(name): TX queue \(q) did not enable (TXDCTL.ENABLE did not read back within \(Self.hardwareTimeout), 82599 datasheet §4.6.8.1)")
+        }
+    }
+
+    // MARK: Interrupts (§7.3), legacy INTx as uio_pci_generic provides
+
+    /// No MSI-X: GPIE not in MSI-X mode (so EICR is read-to-clear and no auto-masking),
+    /// each RX queue q mapped by IVAR to EICR cause bit q mod 16, EITR throttling, and the
+    /// link status change cause enabled. Queue causes stay masked until `enableInterrupt`.
+    func initInterrupts(rxQueues: Int, throttleMicroseconds: Int) {
+        registers.clearBits32(IXGBE.GPIE, IXGBE.GPIE_MSIX_MODE | IXGBE.GPIE_EIAME)
+        registers.write32(IXGBE.EIAC, 0)
+        let interval = UInt32(throttleMicroseconds / 2) << 3 & IXGBE.EITR_ITR_INT_MASK
+        for q in 0..<rxQueues {
+            // RX entry of queue q: byte 0 (even q) or byte 2 (odd q) of IVAR(q / 2).
+            let shift = UInt32(16 * (q & 1))
+            let entry = (UInt32(q & 15) | IXGBE.IVAR_ALLOC_VAL) << shift
+            let ivar = registers.read32(IXGBE.IVAR(q / 2)) & ~(0xFF << shift)
+            registers.write32(IXGBE.IVAR(q / 2), ivar | entry)
+            // Legacy and MSI interrupts are throttled by EITR[0]; the rest matter in MSI-X mode.
+            registers.write32(IXGBE.EITR(q), interval | IXGBE.EITR_CNT_WDIS)
+        }
+        _ = registers.read32(IXGBE.EICR)
+        registers.write32(IXGBE.EIMS, IXGBE.EICR_LSC)
+    }
+
+    // MARK: Shutdown
+
+    /// Queues off, interrupts masked, global reset: afterwards the device does no DMA.
+    func stop(rxQueues: Int, txQueues: Int) {
+        for q in 0..<rxQueues { registers.clearBits32(IXGBE.RXDCTL(q), IXGBE.RXDCTL_ENABLE) }
+        for q in 0..<txQueues { registers.clearBits32(IXGBE.TXDCTL(q), IXGBE.TXDCTL_ENABLE) }
+        disableInterrupts()
+        registers.write32(IXGBE.CTRL, IXGBE.CTRL_RST_MASK)
+        sleep(.milliseconds(1))
+        _ = waitUntil(timeout: Self.hardwareTimeout) { registers.read32(IXGBE.CTRL) & IXGBE.CTRL_RST_MASK == 0 }
+        sleep(.milliseconds(10))
+        disableInterrupts()
+    }
+
+    // MARK: Waiting
+
+    /// Polls `condition` every `interval` until it holds (true) or `timeout` passes (false).
+    func waitUntil(timeout: Duration, interval: Duration = .milliseconds(1), _ condition: () -> Bool) -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while true {
+            if condition() { return true }
+            if clock.now >= deadline { return condition() }
+            sleep(interval)
+        }
+    }
+
+    func sleep(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        usleep(UInt32(clamping: microseconds))
+    }
+}

@@ -215,6 +215,10 @@ public final class IxgbeModel: SimulatedDeviceModel, WirePort {
     public func rxRing(_ queue: Int) -> (head: UInt32, tail: UInt32) { state.withLock { ($0.rx[queue].rdh, $0.rx[queue].rdt) } }
     public func txRing(_ queue: Int) -> (head: UInt32, tail: UInt32) { state.withLock { ($0.tx[queue].tdh, $0.tx[queue].tdt) } }
 
+    /// Direct access to the device state, for tests that need a condition the wire cannot
+    /// make quickly (a 36-bit octet counter past 4 GiB).
+    func withState<R>(_ body: (inout IxgbeDeviceState) -> R) -> R { state.withLock { body(&$0) } }
+
     // MARK: Background mode
 
     /// Calls `step()` on a thread of its own until `stopRunning()`, sleeping `idleSleep`

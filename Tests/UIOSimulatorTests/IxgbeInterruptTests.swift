@@ -99,8 +99,7 @@ struct IxgbeInterruptTests {
         d.clock.advance(by: .microseconds(10))
         d.model.step()
         #expect(d.read(L.EICR) == 1)  // 100 µs after the last one
-        // Another queue's vector is not held by vector 0's interval... in legacy mode EITR[0]
-        // sets the interval, but each vector keeps its own time.
+        // Once the interval has passed, the next frame interrupts at once.
         d.clock.advance(by: .microseconds(200))
         receiveOne(d)
         #expect(d.read(L.EICR) == 1)

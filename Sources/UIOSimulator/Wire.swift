@@ -1,10 +1,10 @@
 import Synchronization
 
-/// A cable between two simulated NICs: what one transmits, the other receives.
+/// A cable between two simulated NICs of any kind: what one transmits, the other receives.
 ///
-/// Frames move when the sender's TX is processed (`step()`, `processTX()`, or a background
-/// runner) and land in the receiver's wire queue; the receiver's next `step()` puts them in
-/// its RX ring. Every frame that crosses is captured, in order.
+/// Frames move when the sender's TX is processed (`step()`, `transmitStep()`, or a background
+/// runner) and land in the receiver's wire queue; the receiver's next step puts them in its
+/// RX ring. Every frame that crosses is captured, in order.
 public final class Wire: Sendable {
     public enum Direction: Sendable, Equatable {
         case aToB
@@ -16,8 +16,8 @@ public final class Wire: Sendable {
         public var frame: [UInt8]
     }
 
-    public let a: VirtioNetModel
-    public let b: VirtioNetModel
+    public let a: any WirePort
+    public let b: any WirePort
     private let log = CaptureLog()
 
     /// Behind its own reference so the sinks can share it without keeping the wire alive.
@@ -28,7 +28,7 @@ public final class Wire: Sendable {
 
     /// Connects `a` and `b`. From now on their transmitted frames go to each other instead
     /// of `takeTransmitted()`.
-    public init(_ a: VirtioNetModel, _ b: VirtioNetModel) {
+    public init(_ a: any WirePort, _ b: any WirePort) {
         self.a = a
         self.b = b
         // Weak: two models pointing at each other would otherwise never be freed.
@@ -48,14 +48,13 @@ public final class Wire: Sendable {
         b.setTransmitSink(nil)
     }
 
-    /// Sends on both sides, then delivers on both sides (and runs control queues), so one
-    /// call carries a frame from one driver's TX ring to the other's RX ring.
+    /// Sends on both sides, then delivers on both sides, so one call carries a frame from
+    /// one driver's TX ring to the other's RX ring.
     @discardableResult
     public func step() -> Bool {
-        let control = a.processControl() + b.processControl()
-        let sent = a.processTX() + b.processTX()
-        let received = a.deliverRX() + b.deliverRX()
-        return control + sent + received > 0
+        let sent = a.transmitStep() + b.transmitStep()
+        let received = a.receiveStep() + b.receiveStep()
+        return sent + received > 0
     }
 
     /// Every frame that crossed, in order.

@@ -9,7 +9,7 @@ import UIO
 /// wire: `inject(frame:)`, `step()`, `takeTransmitted()`, `setLink(up:)`. Register accesses
 /// only record what the driver asked for; DMA happens in `step()` (or in a background runner,
 /// `startRunning()`), so a benchmark can count the driver's cost apart from the model's.
-public final class VirtioNetModel: SimulatedDeviceModel {
+public final class VirtioNetModel: SimulatedDeviceModel, WirePort {
     public enum Layout: Sendable, Equatable {
         /// virtio 0.9.5 registers in I/O BAR0, device ID 0x1000.
         case legacy
@@ -133,11 +133,16 @@ public final class VirtioNetModel: SimulatedDeviceModel {
     /// there was any.
     @discardableResult
     public func step() -> Bool {
-        let control = processControl()
-        let sent = processTX()
-        let received = deliverRX()
-        return control + sent + received > 0
+        transmitStep() + receiveStep() > 0
     }
+
+    /// The send half of `step()`: control commands, then TX. Returns commands and frames handled.
+    @discardableResult
+    public func transmitStep() -> Int { processControl() + processTX() }
+
+    /// The receive half of `step()`: RX.
+    @discardableResult
+    public func receiveStep() -> Int { deliverRX() }
 
     /// Sends what the driver queued on the TX ring (after a kick). Returns frames sent.
     @discardableResult
@@ -181,7 +186,7 @@ public final class VirtioNetModel: SimulatedDeviceModel {
         }
     }
 
-    func setTransmitSink(_ sink: (@Sendable ([UInt8]) -> Void)?) {
+    public func setTransmitSink(_ sink: (@Sendable ([UInt8]) -> Void)?) {
         transmitSink.withLock { $0 = sink }
     }
 

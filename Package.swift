@@ -30,13 +30,15 @@ let package = Package(
                 "CUIOShim", "CLibPCI",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
+        // Binding devices and udev rules: what `uioctl bind/unbind/udev` does, testable on fake trees.
+        .target(name: "UIOSetup", dependencies: ["UIO"]),
         .target(name: "VirtioNet", dependencies: ["UIO"]),
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
         .target(name: "Scheduler", dependencies: ["UIO"]),
         .executableTarget(
             name: "uioctl",
             dependencies: [
-                "UIO", "VirtioNet",
+                "UIO", "UIOSetup", "VirtioNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -46,7 +48,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/echo-server"),
-        .testTarget(name: "UIOTests", dependencies: ["UIO"]),
+        .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO"]),
     ],

@@ -57,7 +57,7 @@ public struct DriverBinding {
 
         if let previous = info.driver { try remember(previous, for: address) }
         try sysfs.write(override, driver + "\n")
-        if info.driver != nil { try sysfs.write(info.sysfsDirectory + "/driver/unbind", "\(address)") }
+        if let previous = info.driver { try sysfs.write("/sys/bus/pci/drivers/\(previous)/unbind", "\(address)") }
         try sysfs.write("/sys/bus/pci/drivers_probe", "\(address)")
         return BindResult(previousDriver: info.driver)
     }
@@ -80,7 +80,7 @@ public struct DriverBinding {
         let overrideFile = try requireWritableOverride(info, doing: "unbinding a device")
 
         try sysfs.write(overrideFile, "\n")          // an empty override clears it
-        if info.driver != nil { try sysfs.write(info.sysfsDirectory + "/driver/unbind", "\(address)") }
+        if let current = info.driver { try sysfs.write("/sys/bus/pci/drivers/\(current)/unbind", "\(address)") }
         restoreOwnership(info)
 
         let memory = Self.memoryFile(address)

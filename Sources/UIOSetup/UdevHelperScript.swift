@@ -1,7 +1,8 @@
 /// The helper that `99-swift-uio.rules` runs with RUN+=, installed by `uioctl udev install`.
 ///
 /// Kept in the binary so that `uioctl` can install it from anywhere. It is the same text as
-/// `udev/swift-uio-bind` in the repository (a unit test compares the two).
+/// `udev/swift-uio-bind` in the repository (a unit test compares the two). The empty line before the closing
+/// delimiter keeps the file's final newline.
 public enum UdevHelperScript {
     public static let text = #"""
 #!/bin/sh
@@ -58,5 +59,6 @@ case "${1:-}" in
   perms) [ $# -eq 3 ] || { log "usage: $0 perms UIO GROUP"; exit 2; }; give_files "$2" "$3" ;;
   *) log "usage: $0 bind ADDR [DRIVER] | perms UIO GROUP"; exit 2 ;;
 esac
+
 """#
 }

@@ -34,6 +34,8 @@ let package = Package(
                 "CUIOShim", "CLibPCI",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
+        // Binding devices and udev rules: what `uioctl bind/unbind/udev` does, testable on fake trees.
+        .target(name: "UIOSetup", dependencies: ["UIO"]),
         .target(name: "VirtioNet", dependencies: ["UIO"]),
         // Device models that stand in for hardware: drivers run against them unchanged.
         .target(name: "UIOSimulator", dependencies: ["UIO"]),
@@ -43,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "uioctl",
             dependencies: [
-                "UIO", "VirtioNet",
+                "UIO", "UIOSetup", "VirtioNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(
@@ -77,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "forward-bench", dependencies: ["UIO", "VirtioNet", "UIOSimulator"],
             path: "Benchmarks/forward-bench"),
-        .testTarget(name: "UIOTests", dependencies: ["UIO"]),
+        .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),

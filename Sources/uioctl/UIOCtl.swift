@@ -1,16 +1,19 @@
 import ArgumentParser
 import Foundation
 import UIO
+import UIOSetup
 
 /// `uioctl`: inspect and prepare a host for swift-uio drivers.
 ///
-/// Read-only except `hugepages`. Nothing here binds, unbinds or resets a device.
+/// `list`, `doctor` and `status` only read. `hugepages`, `bind`, `unbind` and `udev` change the
+/// host, and need root.
 @main
 struct UIOCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "uioctl",
         abstract: "Inspect PCI network devices and the host setup that swift-uio needs.",
-        subcommands: [ListCommand.self, DoctorCommand.self, StatusCommand.self, HugepagesCommand.self])
+        subcommands: [ListCommand.self, DoctorCommand.self, StatusCommand.self, HugepagesCommand.self,
+                      BindCommand.self, UnbindCommand.self, UdevCommand.self])
 
     /// ArgumentParser's own `main()` would print a `UIOError` as "Error: …" and exit 1. We want
     /// the error's own text, which already says what to do, and a sysexits(3) code.
@@ -21,6 +24,12 @@ struct UIOCtl: ParsableCommand {
         } catch let error as UIOError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             Foundation.exit(error.exitCode)
+        } catch let error as BindingError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            Foundation.exit(error.exitCode)
+        } catch let error as UdevConfigError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            Foundation.exit(65)  // EX_DATAERR
         } catch {
             exit(withError: error)
         }

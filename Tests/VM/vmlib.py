@@ -32,6 +32,7 @@ import time
 
 WORK_DIR = os.environ.get("SWIFT_UIO_VM_DIR", "/tmp/swift-uio-vm")
 KEEP_RUNS = 20                      # run directories kept for post-mortems
+KEEP_YOUNG_SECONDS = 3600           # ... and any run younger than this (it may be running)
 
 # Modules the initramfs carries, in the load order from NOTES.md.  Their
 # dependencies are resolved through modules.dep, so a kernel update that adds a
@@ -560,7 +561,10 @@ class VM:
         os.makedirs(runs, exist_ok=True)
         old = sorted(glob.glob(os.path.join(runs, "*")), key=os.path.getmtime)
         for d in old[:max(0, len(old) - KEEP_RUNS + 1)]:
-            shutil.rmtree(d, ignore_errors=True)
+            # Other test runs (other checkouts) share this directory: never delete a run
+            # young enough to be still going, or its guest loses /results mid-test.
+            if time.time() - os.path.getmtime(d) > KEEP_YOUNG_SECONDS:
+                shutil.rmtree(d, ignore_errors=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.run_dir = os.path.join(runs, f"{stamp}-{os.getpid()}-{_counter[0] + 1}")
         self.results = os.path.join(self.run_dir, "results")

@@ -15,6 +15,9 @@ public struct SplitVirtqueue {
 
     public let size: Int
     public let chainLength: Int
+    /// log2(chainLength): chain = descriptor id >> chainShift, without a division.
+    @usableFromInline let chainShift: Int
+    @usableFromInline let chainCount: Int
     @usableFromInline let mask: UInt16
     @usableFromInline let region: DMARegion
     @usableFromInline let descriptors: UnsafeMutableRawPointer
@@ -33,7 +36,6 @@ public struct SplitVirtqueue {
     public var descriptorsPhysical: UInt64 { region.physicalAddress }
     public var availablePhysical: UInt64 { region.physicalAddress + UInt64(16 * size) }
     public var usedPhysical: UInt64 { region.physicalAddress + UInt64(Self.usedOffset(size: size)) }
-    public var chainCount: Int { size / chainLength }
 
     static func usedOffset(size: Int) -> Int {
         (16 * size + 6 + 2 * size + Virtio.LegacyRegister.queueAlignment - 1) & ~(Virtio.LegacyRegister.queueAlignment - 1)
@@ -44,7 +46,10 @@ public struct SplitVirtqueue {
     public init(size: Int, chainLength: Int, allocator: some DMAAllocator) throws {
         guard size >= 2, size <= 32768, size & (size - 1) == 0 else { throw UIOError.invalidRingSize(size, maximum: 32768) }
         self.size = size
+        precondition(chainLength == 1 || chainLength == 2, "chains are one or two descriptors")
         self.chainLength = chainLength
+        chainShift = chainLength == 2 ? 1 : 0
+        chainCount = size / chainLength
         mask = UInt16(size - 1)
         region = try allocator.allocate(size: Self.bytes(size: size), contiguous: true)
         descriptors = region.virtualAddress
@@ -67,7 +72,7 @@ public struct SplitVirtqueue {
 
     /// Frees the ring memory and returns posted buffers to their pools. Only after a device reset.
     public func destroy(allocator: some DMAAllocator) {
-        for c in 0..<(size / chainLength) { if let b = buffers[c] { Mempool.unsafeFree(b) } }
+        for c in 0..<chainCount { if let b = buffers[c] { Mempool.unsafeFree(b) } }
         buffers.deallocate()
         freeChains.deallocate()
         allocator.free(region)
@@ -85,25 +90,83 @@ public struct SplitVirtqueue {
 
     @inlinable public var hasFreeChain: Bool { freeCount > 0 }
 
-    /// Posts `buffer` with `headerLength` bytes of virtio-net header before its data, and
-    /// `length` bytes of data (the buffer's capacity for RX). The header either shares the
-    /// descriptor (chainLength 1) or gets its own (chainLength 2).
-    @inlinable mutating func post(_ buffer: UnsafeMutablePointer<PacketBufferHeader>, headerLength: Int, length: Int, deviceWritable: Bool) {
-        freeCount &-= 1
-        let chain = Int(truncatingIfNeeded: freeChains[freeCount])
-        buffers[chain] = buffer
-        let head = chain &* chainLength
-        let data = buffer.pointee.dataPhysicalAddress
-        let write = deviceWritable ? Self.descriptorWrite : 0
-        if chainLength == 1 {
-            setDescriptor(head, address: data &- UInt64(headerLength), length: headerLength &+ length, flags: write)
-        } else {
-            setDescriptor(head, address: data &- UInt64(headerLength), length: headerLength, flags: write | Self.descriptorNext)
-            setDescriptor(head &+ 1, address: data, length: length, flags: write)
+    /// Writes the fields of every descriptor that never change: the links inside chains, the
+    /// flags, and (for RX, where every buffer has the same capacity) the lengths. The hot
+    /// path then writes only addresses, and TX lengths.
+    mutating func prepareDescriptors(headerLength: Int, rxDataLength: Int?) {
+        let write = rxDataLength != nil ? Self.descriptorWrite : 0
+        for c in 0..<chainCount {
+            let head = c << chainShift
+            if chainLength == 1 {
+                setDescriptor(head, address: 0, length: headerLength + (rxDataLength ?? 0), flags: write)
+            } else {
+                setDescriptor(head, address: 0, length: headerLength, flags: write | Self.descriptorNext)
+                setDescriptor(head + 1, address: 0, length: rxDataLength ?? 0, flags: write)
+            }
         }
-        let slot = 4 &+ 2 &* Int(availableIndex & mask)
-        available.storeBytes(of: UInt16(truncatingIfNeeded: head), toByteOffset: slot, as: UInt16.self)
-        availableIndex &+= 1
+    }
+
+    /// Posts buffers (RX) into free chains, up to `count` from `buffers`; returns how many.
+    /// Only the addresses change: lengths and flags were written by `prepareDescriptors`.
+    @inlinable mutating func postReceiveBuffers(_ fresh: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int, headerLength: Int) {
+        let shift = chainShift, free = freeChains, shadow = buffers, ring = available + 4, mask = mask
+        let header = UInt64(truncatingIfNeeded: headerLength)
+        var top = freeCount, index = availableIndex
+        for i in 0..<count {
+            let buffer = fresh[i]
+            top &-= 1
+            let chain = Int(truncatingIfNeeded: free[top])
+            shadow[chain] = buffer
+            let head = chain &<< shift
+            let data = buffer.pointee.dataPhysicalAddress
+            if shift == 0 {
+                descriptor(head).storeBytes(of: data &- header, as: UInt64.self)
+            } else {
+                descriptor(head).storeBytes(of: data &- header, as: UInt64.self)
+                descriptor(head &+ 1).storeBytes(of: data, as: UInt64.self)
+            }
+            ring.storeBytes(of: UInt16(truncatingIfNeeded: head), toByteOffset: 2 &* Int(index & mask), as: UInt16.self)
+            index &+= 1
+        }
+        freeCount = top
+        availableIndex = index
+    }
+
+    /// Posts the first `count` packets of `batch` (TX); returns the bytes queued. The
+    /// virtio-net header (all zero: no offloads, virtio 1.0 §5.1.6.2) goes in each buffer's
+    /// headroom, right before the frame.
+    @inlinable mutating func postTransmitBuffers(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int, headerLength: Int) -> Int {
+        let shift = chainShift, free = freeChains, shadow = buffers, ring = available + 4, mask = mask
+        let header = UInt64(truncatingIfNeeded: headerLength)
+        var top = freeCount, index = availableIndex, bytes = 0
+        for i in 0..<count {
+            let buffer = batch[i]
+            top &-= 1
+            let chain = Int(truncatingIfNeeded: free[top])
+            shadow[chain] = buffer
+            let head = chain &<< shift
+            let data = PacketBufferHeader.data(buffer)
+            // 12 zero bytes before the frame cover both header sizes (10 and 12).
+            (data - 12).storeBytes(of: 0, as: UInt64.self)
+            (data - 4).storeBytes(of: 0, as: UInt32.self)
+            let length = buffer.pointee.length
+            let physical = buffer.pointee.dataPhysicalAddress
+            let d = descriptor(head)
+            d.storeBytes(of: physical &- header, as: UInt64.self)
+            if shift == 0 {
+                d.storeBytes(of: length &+ UInt32(truncatingIfNeeded: headerLength), toByteOffset: 8, as: UInt32.self)
+            } else {
+                let frame = descriptor(head &+ 1)
+                frame.storeBytes(of: physical, as: UInt64.self)
+                frame.storeBytes(of: length, toByteOffset: 8, as: UInt32.self)
+            }
+            ring.storeBytes(of: UInt16(truncatingIfNeeded: head), toByteOffset: 2 &* Int(index & mask), as: UInt16.self)
+            index &+= 1
+            bytes &+= Int(truncatingIfNeeded: length)
+        }
+        freeCount = top
+        availableIndex = index
+        return bytes
     }
 
     /// Makes posted buffers visible to the device: descriptors first, then `avail.idx`.
@@ -122,22 +185,30 @@ public struct SplitVirtqueue {
     /// Whether the device has returned buffers we have not taken yet.
     @inlinable public var hasUsed: Bool { Volatile.load16(used + 2) != lastUsedIndex }
 
-    /// Takes the next used buffer: the buffer and the bytes the device wrote (`used.len`).
-    @inlinable mutating func popUsed() -> (buffer: UnsafeMutablePointer<PacketBufferHeader>, written: Int)? {
-        guard Volatile.load16(used + 2) != lastUsedIndex else { return nil }
+    /// Takes up to `limit` used buffers. `consume(buffer, writtenBytes, position)` receives
+    /// each; the chain is freed. A device that returns an id holding no buffer is a device
+    /// bug: it is skipped rather than trusted.
+    @inlinable mutating func takeUsed(limit: Int, _ consume: (UnsafeMutablePointer<PacketBufferHeader>, Int, Int) -> Void) -> Int {
+        let end = Volatile.load16(used + 2)
+        var last = lastUsedIndex
+        if end == last { return 0 }
         MemoryBarrier.read()
-        let element = used + (4 &+ 8 &* Int(lastUsedIndex & mask))
-        let id = Int(truncatingIfNeeded: element.load(as: UInt32.self))
-        let written = Int(truncatingIfNeeded: element.load(fromByteOffset: 4, as: UInt32.self))
-        lastUsedIndex &+= 1
-        let chain = id / chainLength
-        guard chain < size / chainLength, let buffer = buffers[chain] else {
-            preconditionFailure("virtio device returned descriptor \(id), which holds no buffer")
+        let shift = chainShift, shadow = buffers, free = freeChains, mask = mask, chains = chainCount
+        var top = freeCount, taken = 0
+        while last != end && taken < limit {
+            let element = used + (4 &+ 8 &* Int(last & mask))
+            let chain = Int(truncatingIfNeeded: element.load(as: UInt32.self)) &>> shift
+            last &+= 1
+            guard chain < chains, let buffer = shadow[chain] else { continue }
+            shadow[chain] = nil
+            free[top] = UInt16(truncatingIfNeeded: chain)
+            top &+= 1
+            consume(buffer, Int(truncatingIfNeeded: element.load(fromByteOffset: 4, as: UInt32.self)), taken)
+            taken &+= 1
         }
-        buffers[chain] = nil
-        freeChains[freeCount] = UInt16(truncatingIfNeeded: chain)
-        freeCount &+= 1
-        return (buffer, written)
+        lastUsedIndex = last
+        freeCount = top
+        return taken
     }
 
     /// Sets or clears VRING_AVAIL_F_NO_INTERRUPT (virtio 1.0 §2.4.7).

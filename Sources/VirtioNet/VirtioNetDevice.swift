@@ -22,6 +22,9 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     let controlBuffer: DMARegion?
     /// The pool RX buffers come from; applications may allocate TX buffers from it too.
     public let mempool: Mempool
+    /// Room for one ring's worth of fresh buffers while refilling.
+    @usableFromInline let scratch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>
+    @usableFromInline let rxDataCapacity: Int
     /// virtio-net header bytes before each frame: 12 with VERSION_1 or MRG_RXBUF, else 10.
     @usableFromInline let headerLength: Int
     public let features: UInt64
@@ -88,6 +91,8 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         let pool = try Mempool(count: configuration.mempoolSize, allocator: allocator)
         var rx = try SplitVirtqueue(size: rxSize, chainLength: chainLength, allocator: allocator)
         var tx = try SplitVirtqueue(size: txSize, chainLength: chainLength, allocator: allocator)
+        rx.prepareDescriptors(headerLength: headerLength, rxDataLength: pool.dataCapacity)
+        tx.prepareDescriptors(headerLength: headerLength, rxDataLength: nil)
         rx.notifyOffset = transport.activateQueue(Virtio.rxQueue, rx)
         tx.notifyOffset = transport.activateQueue(Virtio.txQueue, tx)
         // TX completions are collected on each transmit call; they never need an interrupt.
@@ -116,6 +121,8 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         self.control = control
         self.controlBuffer = controlBuffer
         self.mempool = pool
+        self.scratch = .allocate(capacity: rx.chainCount)
+        self.rxDataCapacity = pool.dataCapacity
         self.features = features
         self.macAddress = mac
         self.link = LinkStatus(isUp: true, speedMbps: 0)
@@ -132,63 +139,50 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
 
     @inlinable
     public mutating func receive(queue: Int, into batch: inout PacketBatch) -> Int {
-        var received = 0
+        let start = batch.count
+        let slots = batch.unsafeSlots
+        let headerLength = self.headerLength, capacity = rxDataCapacity
         var bytes = 0
-        while batch.count < batch.capacity, let (buffer, written) = rx.popUsed() {
-            let length = written &- headerLength
-            buffer.pointee.length = UInt32(truncatingIfNeeded: max(0, length))
+        let received = rx.takeUsed(limit: batch.capacity &- start) { buffer, written, i in
+            // Never trust a length beyond what the buffer holds.
+            var length = written &- headerLength
+            length = length < 0 ? 0 : (length > capacity ? capacity : length)
+            buffer.pointee.length = UInt32(truncatingIfNeeded: length)
             bytes &+= length
-            batch.unsafeAppend(buffer)
-            received &+= 1
+            slots[start &+ i] = buffer
         }
         if received > 0 {
+            batch.unsafeSetCount(start &+ received)
             counters.rxPackets &+= UInt64(received)
             counters.rxBytes &+= UInt64(bytes)
         }
         // Also when nothing came: a ring left empty while the mempool was exhausted must be
         // refilled once buffers are back, or no frame could ever arrive again.
-        if rx.hasFreeChain { refillRX() }
+        if rx.freeCount > 0 { refillRX() }
         return received
     }
 
     /// Posts fresh buffers into every free RX chain, then publishes and notifies once.
     @inlinable mutating func refillRX() {
-        var posted = 0
-        let capacity = mempool.dataCapacity
-        while rx.hasFreeChain, let buffer = mempool.unsafeAllocateHeader() {
-            rx.post(buffer, headerLength: headerLength, length: capacity, deviceWritable: true)
-            posted &+= 1
-        }
-        if posted > 0 {
-            rx.publish()
-            if rx.deviceWantsNotification() { transport.notify(queue: Virtio.rxQueue, notifyOffset: rx.notifyOffset) }
-        }
+        let got = mempool.unsafeAllocateHeaders(into: scratch, count: rx.freeCount)
+        if got == 0 { return }
+        rx.postReceiveBuffers(scratch, count: got, headerLength: headerLength)
+        rx.publish()
+        if rx.deviceWantsNotification() { transport.notify(queue: Virtio.rxQueue, notifyOffset: rx.notifyOffset) }
     }
 
     @inlinable
     public mutating func transmit(queue: Int, from batch: inout PacketBatch) -> Int {
         // Collect what the device has sent since the last call.
-        while let (buffer, _) = tx.popUsed() { Mempool.unsafeFree(buffer) }
-        var sent = 0
-        var bytes = 0
-        let count = batch.count
-        while sent < count && tx.hasFreeChain {
-            let buffer = batch.unsafeHeader(at: sent)
-            // The header has no offloads: all zero (virtio 1.0 §5.1.6.2).
-            let header = PacketBufferHeader.data(buffer) - headerLength
-            header.initializeMemory(as: UInt8.self, repeating: 0, count: headerLength)
-            let length = Int(truncatingIfNeeded: buffer.pointee.length)
-            tx.post(buffer, headerLength: headerLength, length: length, deviceWritable: false)
-            bytes &+= length
-            sent &+= 1
-        }
-        if sent > 0 {
-            batch.unsafeRemoveFirst(sent)
-            tx.publish()
-            if tx.deviceWantsNotification() { transport.notify(queue: Virtio.txQueue, notifyOffset: tx.notifyOffset) }
-            counters.txPackets &+= UInt64(sent)
-            counters.txBytes &+= UInt64(bytes)
-        }
+        _ = tx.takeUsed(limit: Int.max) { buffer, _, _ in Mempool.unsafeFree(buffer) }
+        let sent = min(batch.count, tx.freeCount)
+        if sent == 0 { return 0 }
+        let bytes = tx.postTransmitBuffers(from: batch.unsafeSlots, count: sent, headerLength: headerLength)
+        batch.unsafeRemoveFirst(sent)
+        tx.publish()
+        if tx.deviceWantsNotification() { transport.notify(queue: Virtio.txQueue, notifyOffset: tx.notifyOffset) }
+        counters.txPackets &+= UInt64(sent)
+        counters.txBytes &+= UInt64(bytes)
         return sent
     }
 
@@ -270,6 +264,7 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         control?.destroy(allocator: allocator)
         if let controlBuffer { allocator.free(controlBuffer) }
         mempool.destroy(using: allocator)
+        scratch.deallocate()
     }
 }
 

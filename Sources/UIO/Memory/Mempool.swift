@@ -88,6 +88,23 @@ public struct Mempool {
         return header
     }
 
+    /// For drivers: up to `count` buffers at once into `out`; returns how many (fewer when
+    /// the pool runs low). One pass over the free stack, with the pool's state in registers.
+    @inlinable public func unsafeAllocateHeaders(into out: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int) -> Int {
+        let s = storage
+        let available = s.pointee.freeCount
+        let n = count < available ? count : available
+        let base = s.pointee.base, size = s.pointee.bufferSize, stack = s.pointee.freeStack
+        var top = available
+        for i in 0..<n {
+            top &-= 1
+            let index = Int(truncatingIfNeeded: stack[top])
+            out[i] = (base + index &* size).assumingMemoryBound(to: PacketBufferHeader.self)
+        }
+        s.pointee.freeCount = top
+        return n
+    }
+
     /// Returns a buffer to the pool it came from.
     @inlinable public static func unsafeFree(_ header: UnsafeMutablePointer<PacketBufferHeader>) {
         let s = header.pointee.pool

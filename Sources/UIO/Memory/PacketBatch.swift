@@ -80,6 +80,16 @@ public struct PacketBatch: ~Copyable {
         _count += 1
     }
 
+    /// The batch's slot array, for drivers that fill or drain many packets in one loop
+    /// (then `unsafeSetCount`). Slots below `count` are owned by the batch.
+    @inlinable public var unsafeSlots: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>> { slots }
+
+    /// Sets the count after a driver wrote slots directly through `unsafeSlots`.
+    @inlinable public mutating func unsafeSetCount(_ count: Int) {
+        precondition(count >= 0 && count <= capacity)
+        _count = count
+    }
+
     @inlinable public func unsafeHeader(at index: Int) -> UnsafeMutablePointer<PacketBufferHeader> {
         slots[index]
     }

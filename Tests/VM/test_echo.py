@@ -37,7 +37,7 @@ GUEST = f"""
 BIN={BIN}
 start_server() {{  # $1: log name, rest: extra flags
   log=/results/$1.log; shift
-  $BIN/echo-server {ADDR} --ip 192.0.2.2/24 "$@" > $log 2>&1 &
+  $BIN/echo-server {ADDR} --ip 192.0.2.2/24 --stats-interval 1 "$@" > $log 2>&1 &
   PID=$!
   i=0; while ! grep -q ready $log; do
     i=$((i+1)); [ $i -gt 300 ] && {{ echo "server did not start"; cat $log; exit 1; }}
@@ -90,7 +90,7 @@ print(f"udp ok={ok} bad={bad} lost={lost}")
 
 
 def ping(vm, count, size=56, interval="0.01"):
-    p = vm.netns_exec(["ping", "-c", str(count), "-i", interval, "-s", str(size), "-W", "2", vm.guest_ip(0)],
+    p = vm.netns_exec(["ping", "-c", str(count), "-i", interval, "-s", str(size), "-W", "5", vm.guest_ip(0)],
                       timeout=120)
     m = re.search(r"(\d+) packets transmitted, (\d+) received", p.stdout)
     check(m is not None, f"ping output: {p.stdout} {p.stderr}")
@@ -98,7 +98,23 @@ def ping(vm, count, size=56, interval="0.01"):
 
 
 def run_echo_checks(kind):
+    try:
+        _run_echo_checks(kind)
+    except AssertionError:
+        # Show what the server saw: its counters tell a lost frame from a late one.
+        for name in ("hybrid.log", "interrupt.log"):
+            path = os.path.join(LAST_RESULTS[0], name) if LAST_RESULTS else None
+            if path and os.path.exists(path):
+                print(f"  [{kind}] {name}:\n" + open(path).read())
+        raise
+
+
+LAST_RESULTS = []
+
+
+def _run_echo_checks(kind):
     with VM(nics=[kind], uio=True, guest_script=GUEST, timeout=420) as vm:
+        LAST_RESULTS[:] = [vm.results]
         vm.wait_for_line(r"^READY-HYBRID", timeout=120)
         got = ping(vm, 100)
         print(f"  [{kind}] ping 100 x 56 bytes: {got} replies")

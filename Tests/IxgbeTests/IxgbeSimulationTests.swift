@@ -57,9 +57,14 @@ import UIO
 
     // MARK: Datapath: two NICs back to back
 
+    /// Ring sizes × batch sizes. A 4096-descriptor ring one frame at a time (8,000 wire
+    /// round trips) adds nothing the 512 ring does not already show, and is slow.
+    static let roundTripCases: [(ringSize: Int, batchSize: Int)] =
+        [64, 512].flatMap { ring in [1, 32, 64].map { (ring, $0) } } + [(4096, 32), (4096, 64)]
+
     /// A sends every frame to B, B sends each back as it is, A receives it: both TX and RX
     /// rings of both drivers wrap at least twice.
-    @Test(arguments: [64, 512, 4096], [1, 32, 64])
+    @Test(arguments: roundTripCases)
     func framesRoundTripThroughAWireByteIdentical(ringSize: Int, batchSize: Int) throws {
         let macA = MACAddress(0x00, 0x1b, 0x21, 0x00, 0x00, 0x0a), macB = MACAddress(0x00, 0x1b, 0x21, 0x00, 0x00, 0x0b)
         let configuration = SimulatedIxgbeNIC.configuration(ringSize: ringSize)

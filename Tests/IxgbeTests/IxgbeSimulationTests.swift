@@ -40,19 +40,34 @@ import UIO
         nic.device.shutdown()
     }
 
+    /// 82574L (e1000e), I210 (igb), 82598 (the older ixgbe this driver does not support).
     @Test(arguments: [UInt16(0x10D3), 0x1533, 0x10B6])
-    func anUnsupportedDeviceIDIsRefused(deviceID: UInt16) throws {
+    func anUnsupportedDeviceIDIsRefusedBeforeTheDeviceIsTouched(deviceID: UInt16) throws {
+        let dma = SimulatedDMA()
+        let model = IxgbeModel(IxgbeModel.Configuration(deviceID: deviceID, linkUpDelay: .immediate, clock: .manual()), dma: dma)
         #expect(throws: UIOError.unsupportedDevice(vendor: 0x8086, device: deviceID)) {
-            _ = try SimulatedIxgbeNIC(deviceID: deviceID)
+            _ = try SimulatedIxgbeDevice(function: model.makePCIFunction(), allocator: dma,
+                                         configuration: SimulatedIxgbeNIC.configuration())
         }
+        #expect(model.counters.resets == 0)
+        #expect(model.counters.eicrReads == 0)
+        #expect(!model.configSpace.busMasterEnabled)
+        #expect(model.faults.isEmpty)
     }
 
+    /// The model is an 82599, but with the X540's ID the driver must leave AUTOC (the
+    /// 82599's MAC link setup) alone, while the 82599 gets 10G serial and a restart.
     @Test func anX540IDIsAcceptedAndLeavesAUTOCAlone() throws {
-        var nic = try SimulatedIxgbeNIC(deviceID: 0x1528)
-        #expect(nic.device.family == .x540)
-        #expect(nic.device.link.isUp)
-        #expect(nic.model.faults.isEmpty, "\(nic.model.faults)")
-        nic.device.shutdown()
+        var x540 = try SimulatedIxgbeNIC(deviceID: 0x1528)
+        #expect(x540.device.family == .x540)
+        #expect(x540.device.link.isUp)
+        #expect(x540.model.readRegister(bar: 0, offset: IXGBE.AUTOC, width: 4) == 0)
+        #expect(x540.model.faults.isEmpty, "\(x540.model.faults)")
+        x540.device.shutdown()
+
+        var i82599 = try SimulatedIxgbeNIC(deviceID: 0x10FB)
+        #expect(i82599.model.readRegister(bar: 0, offset: IXGBE.AUTOC, width: 4) & IXGBE.AUTOC_LMS_MASK == IXGBE.AUTOC_LMS_10G_SERIAL)
+        i82599.device.shutdown()
     }
 
     // MARK: Datapath: two NICs back to back

@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),
-        .testTarget(name: "IxgbeTests", dependencies: ["Ixgbe", "UIO"]),
+        .testTarget(name: "IxgbeTests", dependencies: ["Ixgbe", "UIO", "UIOSimulator"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -90,8 +90,9 @@ struct IxgbeController<Registers: RegisterAccess> {
         _ = readStatistics()
     }
 
-    /// The counters since the last read: good packets and octets both ways, and missed
-    /// packets (no free descriptor) summed over the 8 packet buffers.
+    /// The counters since the last read: good packets and octets both ways (octets as the
+    /// device counts them, FCS included), and missed packets (no free descriptor) summed
+    /// over the 8 packet buffers.
     func readStatistics() -> DeviceStatistics {
         var s = DeviceStatistics()
         s.rxPackets = UInt64(registers.read32(IXGBE.GPRC))

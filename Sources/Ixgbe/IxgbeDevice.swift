@@ -20,6 +20,9 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     public private(set) var link: LinkStatus
     /// Totals of the device's read-to-clear counters.
     @usableFromInline var counters = DeviceStatistics()
+    /// Totals of GORC and GOTC as the device counts them: with the 4-byte FCS of each frame.
+    @usableFromInline var octetsReceived: UInt64 = 0
+    @usableFromInline var octetsTransmitted: UInt64 = 0
     private var isShutDown = false
 
     public var driverName: String { "ixgbe" }
@@ -252,12 +255,23 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     // MARK: Statistics, promiscuous mode
 
     /// Adds the device's read-to-clear counters (§8.2.3.23) to the totals and returns them.
+    ///
+    /// Bytes are frame bytes without the FCS, as every swift-uio driver counts them (virtio
+    /// has no FCS; the forwarder adds 24 bytes of preamble, gap and FCS per frame for the
+    /// wire rate). GORC and GOTC count "from the Destination Address field through the CRC
+    /// field, inclusively", 4 bytes a frame more, over the same good frames as GPRC and
+    /// GPTC, so the driver takes 4 bytes per counted frame off the totals. A frame shorter
+    /// than 60 bytes counts as sent padded to 60 (HLREG0.TXPADEN), as it went on the wire.
     public mutating func statistics() -> DeviceStatistics {
         let delta = controller.readStatistics()
         counters.rxPackets &+= delta.rxPackets
         counters.txPackets &+= delta.txPackets
-        counters.rxBytes &+= delta.rxBytes
-        counters.txBytes &+= delta.txBytes
+        octetsReceived &+= delta.rxBytes
+        octetsTransmitted &+= delta.txBytes
+        // On the totals, not on each delta: a frame counted between the packet and the octet
+        // reads shows in one delta and not the other, but never makes a total go backwards.
+        counters.rxBytes = octetsReceived &- min(octetsReceived, IXGBE.fcsSize &* counters.rxPackets)
+        counters.txBytes = octetsTransmitted &- min(octetsTransmitted, IXGBE.fcsSize &* counters.txPackets)
         counters.rxDropped &+= delta.rxDropped
         return counters
     }

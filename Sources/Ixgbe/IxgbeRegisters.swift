@@ -201,12 +201,16 @@ public enum IXGBE {
     public static let GPRC = 0x04074
     /// Good Packets Transmitted Count.
     public static let GPTC = 0x04080
-    /// Good Octets Received Count, low 32 bits then high 4 (read low first).
+    /// Good Octets Received Count, low 32 bits then high 4 (read low first). The good octet
+    /// counters count from the destination address through the CRC: the FCS included, even
+    /// when the receive side strips it (HLREG0.RXCRCSTRP).
     public static let GORCL = 0x04088
     public static let GORCH = 0x0408C
     /// Good Octets Transmitted Count.
     public static let GOTCL = 0x04090
     public static let GOTCH = 0x04094
+    /// The Ethernet FCS (CRC-32) that GORC and GOTC count with every frame.
+    public static let fcsSize: UInt64 = 4
     /// Missed Packets Count, one per packet buffer (0…7).
     @inlinable public static func MPC(_ n: Int) -> Int { 0x03FA0 + 4 * n }
 }

@@ -68,7 +68,10 @@ public struct LinkStatus: Sendable, Equatable, CustomStringConvertible {
 public struct DeviceStatistics: Sendable, Equatable {
     public var rxPackets: UInt64 = 0
     public var txPackets: UInt64 = 0
+    /// Bytes of the frames received, without the Ethernet FCS (which the device strips).
     public var rxBytes: UInt64 = 0
+    /// Bytes of the frames sent, without the FCS the device appends (a short frame counts
+    /// padded, when the device pads it).
     public var txBytes: UInt64 = 0
     /// Frames the device dropped for lack of a receive descriptor.
     public var rxDropped: UInt64 = 0

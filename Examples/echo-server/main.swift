@@ -60,9 +60,10 @@ struct Server: DeviceUser, ~Copyable {
         StopSignal.installHandlers()
         Console.line("echo-server: \(device.driverName) \(options.pciAddress) mac \(device.macAddress) ip \(address) link \(device.link) mode \(options.mode.rawValue): ready")
         try loop.run(device: &device, handler: &handler)
+        let poolAtStop = device.bufferPoolAvailable.map { " pool-free=\($0)" } ?? ""
         device.shutdown()
         handler.pcap?.flush()
-        Console.line("echo-server: stopped, device reset. \(handler.statsLine(&device)) \(loop.statistics.summary)")
+        Console.line("echo-server: stopped, device reset. \(handler.statsLine(&device))\(poolAtStop) \(loop.statistics.summary)")
     }
 }
 
@@ -103,7 +104,9 @@ struct EchoHandler: BatchHandler, ~Copyable {
 
     func statsLine<D: NetworkDevice & ~Copyable>(_ device: inout D) -> String {
         let s = device.statistics()
-        return "rx=\(s.rxPackets) tx=\(s.txPackets) tx-dropped=\(txDropped) link=\(device.link) \(responder.counters.summary)"
+        // pool-free: buffers left in the driver's pool; falling over a long run means a leak.
+        let pool = device.bufferPoolAvailable.map { " pool-free=\($0)" } ?? ""
+        return "rx=\(s.rxPackets) tx=\(s.txPackets) tx-dropped=\(txDropped) link=\(device.link)\(pool) \(responder.counters.summary)"
     }
 }
 

@@ -23,9 +23,11 @@ public enum UIOError: Error, Equatable, CustomStringConvertible {
             return "no PCI device at \(address): check the address with `uioctl list` or `lspci -D`"
         case .notBoundToUIO(let address, let driver):
             let bound = driver.map { "it is bound to '\($0)'" } ?? "it is bound to no driver"
-            return "\(address) is not bound to a UIO driver (\(bound)): run `uioctl bind \(address)`"
+            let unbind = driver.map { "echo \(address) > /sys/bus/pci/drivers/\($0)/unbind; " } ?? ""
+            return "\(address) is not bound to a UIO driver (\(bound)): as root, run `modprobe uio_pci_generic; \(unbind)"
+                + "echo uio_pci_generic > /sys/bus/pci/devices/\(address)/driver_override; echo \(address) > /sys/bus/pci/drivers_probe`"
         case .permissionDenied(let path):
-            return "permission denied on \(path): run as root, or give your group access with `uioctl udev install` (see udev/README.md)"
+            return "permission denied on \(path): run as root (a UIO device can DMA anywhere in memory, so its access is root-equivalent), or give your user read/write access to \(path) and the device's sysfs resource and config files"
         case .noHugepages(let detail):
             return "no hugepages available (\(detail)): run `uioctl hugepages 64` or `sysctl vm.nr_hugepages=64`"
         case .pagemapNeedsCapSysAdmin:
@@ -35,9 +37,9 @@ public enum UIOError: Error, Equatable, CustomStringConvertible {
         case .systemCall(let call, let path, let errno):
             return "\(call) \(path) failed: \(String(cString: strerror(errno))) (errno \(errno))"
         case .unsupportedDevice(let vendor, let device):
-            return "no swift-uio driver for PCI device \(hex(vendor)):\(hex(device)); supported: \(DriverRegistry.supportedSummary)"
+            return "no swift-uio driver for PCI device \(hex(vendor)):\(hex(device)); supported: \(DriverRegistry.supportedSummary). Pick a supported NIC (`uioctl list` shows which ones swift-uio can drive) and give this one back to its kernel driver"
         case .invalidRingSize(let size, let maximum):
-            return "ring size \(size) is not a power of two between 2 and \(maximum)"
+            return "ring size \(size) is not a power of two between 2 and \(maximum) (virtio 1.0 §2.4): use a power of two such as 256; if the device reported this size, set its queue size to a power of two (QEMU: rx_queue_size/tx_queue_size)"
         case .malformedSysfs(let path, let content):
             return "unexpected content in \(path): '\(content)'"
         case .noSuchBAR(let address, let index):

@@ -34,6 +34,8 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     private var isShutDown = false
 
     public var driverName: String { "virtio-net" }
+    /// Free buffers in `mempool`; nil once the device is shut down (the pool is gone).
+    public var bufferPoolAvailable: Int? { isShutDown ? nil : mempool.available }
     public var layout: VirtioTransport<Function.Registers>.Layout { transport.layout }
     public var rxQueueCount: Int { 1 }
     public var txQueueCount: Int { 1 }

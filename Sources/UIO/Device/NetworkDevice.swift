@@ -36,6 +36,14 @@ public protocol NetworkDevice: ~Copyable {
 
     /// Stops DMA: queues off, interrupts masked, device reset. Idempotent; `deinit` calls it too.
     mutating func shutdown()
+
+    /// Free buffers in the driver's packet-buffer pool, when the driver has one (a leak shows
+    /// as this falling over time). nil: the driver does not say.
+    var bufferPoolAvailable: Int? { get }
+}
+
+extension NetworkDevice where Self: ~Copyable {
+    public var bufferPoolAvailable: Int? { nil }
 }
 
 /// What an interrupt acknowledgement found.

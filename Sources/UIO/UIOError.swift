@@ -39,7 +39,7 @@ public enum UIOError: Error, Equatable, CustomStringConvertible {
         case .unsupportedDevice(let vendor, let device):
             return "no swift-uio driver for PCI device \(hex(vendor)):\(hex(device)); supported: \(DriverRegistry.supportedSummary). Pick a supported NIC (`uioctl list` shows which ones swift-uio can drive) and give this one back to its kernel driver"
         case .invalidRingSize(let size, let maximum):
-            return "ring size \(size) is not a power of two between 2 and \(maximum) (virtio 1.0 §2.4): use a power of two such as 256; if the device reported this size, set its queue size to a power of two (QEMU: rx_queue_size/tx_queue_size)"
+            return "ring size \(size) is not a power of two between 2 and \(maximum): use a power of two such as 256 (a virtio device that reports such a size needs its queue size set to a power of two, e.g. QEMU's rx_queue_size/tx_queue_size)"
         case .malformedSysfs(let path, let content):
             return "unexpected content in \(path): '\(content)'"
         case .noSuchBAR(let address, let index):

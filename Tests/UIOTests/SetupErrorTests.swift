@@ -99,8 +99,8 @@ import Testing
 
     @Test func aRingSizeThatIsNotAPowerOfTwoSaysWhatToUse() {
         #expect(UIOError.invalidRingSize(100, maximum: 32768).description
-            == "ring size 100 is not a power of two between 2 and 32768 (virtio 1.0 §2.4): use a power of two such as 256; "
-            + "if the device reported this size, set its queue size to a power of two (QEMU: rx_queue_size/tx_queue_size)")
+            == "ring size 100 is not a power of two between 2 and 32768: use a power of two such as 256 "
+            + "(a virtio device that reports such a size needs its queue size set to a power of two, e.g. QEMU's rx_queue_size/tx_queue_size)")
     }
 
     @Test func anUnsupportedDeviceSaysWhatIsSupportedAndWhatToDo() throws {

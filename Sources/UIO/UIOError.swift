@@ -27,7 +27,7 @@ public enum UIOError: Error, Equatable, CustomStringConvertible {
             return "\(address) is not bound to a UIO driver (\(bound)): as root, run `modprobe uio_pci_generic; \(unbind)"
                 + "echo uio_pci_generic > /sys/bus/pci/devices/\(address)/driver_override; echo \(address) > /sys/bus/pci/drivers_probe`"
         case .permissionDenied(let path):
-            return "permission denied on \(path): run as root (a UIO device can DMA anywhere in memory, so its access is root-equivalent), or give your user read/write access to \(path) and the device's sysfs resource and config files"
+            return "permission denied on \(path): run as root, or give your group access with `uioctl udev install` (see udev/README.md: a UIO device can DMA anywhere in memory, so that access is root-equivalent)"
         case .noHugepages(let detail):
             return "no hugepages available (\(detail)): run `uioctl hugepages 64` or `sysctl vm.nr_hugepages=64`"
         case .pagemapNeedsCapSysAdmin:

@@ -54,8 +54,8 @@ import Testing
         for code in [EACCES, EPERM] {
             let error = UIOError.fromErrno("open", path: "/dev/uio0", errno: code)
             #expect(error == .permissionDenied(path: "/dev/uio0"))
-            #expect(error.description == "permission denied on /dev/uio0: run as root (a UIO device can DMA anywhere in memory, "
-                + "so its access is root-equivalent), or give your user read/write access to /dev/uio0 and the device's sysfs resource and config files")
+            #expect(error.description == "permission denied on /dev/uio0: run as root, or give your group access with `uioctl udev install` "
+                + "(see udev/README.md: a UIO device can DMA anywhere in memory, so that access is root-equivalent)")
         }
         #expect(UIOError.fromErrno("open", path: "/dev/uio0", errno: ENOENT) == .systemCall("open", path: "/dev/uio0", errno: ENOENT))
     }

@@ -101,11 +101,10 @@ struct Forwarding: DevicePairUser {
         let rxPackets = Double(now.rxPackets - before.rxPackets), txPackets = Double(now.txPackets - before.txPackets)
         let rxBits = (Double(now.rxBytes - before.rxBytes) + 24 * rxPackets) * 8
         let txBits = (Double(now.txBytes - before.txBytes) + 24 * txPackets) * 8
-        return String(format: "rx %.3f Mpps %.1f Mbit/s, tx %.3f Mpps %.1f Mbit/s",
-                      rxPackets / seconds / 1e6, rxBits / seconds / 1e6, txPackets / seconds / 1e6, txBits / seconds / 1e6)
+        return "rx \((rxPackets / seconds / 1e6).decimalText(3)) Mpps \((rxBits / seconds / 1e6).decimalText(1)) Mbit/s, "
+            + "tx \((txPackets / seconds / 1e6).decimalText(3)) Mpps \((txBits / seconds / 1e6).decimalText(1)) Mbit/s"
     }
 }
 
-import Foundation
 
 Forwarder.main()

@@ -106,7 +106,7 @@ struct Generator: DeviceUser {
         }
         let seconds = (clock.now - start) / .seconds(1)
         device.shutdown()
-        Console.line("sent \(sent) packets in \(String(format: "%.2f", seconds)) s (\(Int(Double(sent) / max(seconds, 1e-9))) pps)")
+        Console.line("sent \(sent) packets in \(seconds.decimalText(2)) s (\(Int(Double(sent) / max(seconds, 1e-9))) pps)")
     }
 }
 
@@ -116,6 +116,5 @@ func parseIPv4(_ text: String) -> UInt32? {
     return parts.reduce(0) { $0 << 8 | UInt32($1) }
 }
 
-import Foundation
 
 PacketGenerator.main()

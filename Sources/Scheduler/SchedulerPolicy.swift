@@ -48,8 +48,7 @@ public struct SchedulerStatistics: Sendable {
 
     public var summary: String {
         let sleepShare = totalTime > .zero ? sleepingTime / totalTime * 100 : 0
-        return "polls=\(polls) empty=\(emptyPolls) sleeps=\(sleeps) wakeups=\(wakeups) late=\(lateArrivals) missed-irq=\(missedInterrupts) sleeping=\(String(format: "%.1f", sleepShare))%"
+        return "polls=\(polls) empty=\(emptyPolls) sleeps=\(sleeps) wakeups=\(wakeups) late=\(lateArrivals) missed-irq=\(missedInterrupts) sleeping=\(sleepShare.decimalText(1))%"
     }
 }
 
-import Foundation

@@ -25,7 +25,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("SWIFT_UIO_BIN", os.path.join(REPO, ".build", "release"))
 ADDR = "0000:00:04.0"
 KILLS = 20
-LAUNCH_LIMIT = float(os.environ.get("SWIFT_UIO_RESTART_LIMIT", "15"))
+LAUNCH_LIMIT = float(os.environ.get("SWIFT_UIO_RESTART_LIMIT", "2"))
 
 # Kernel log lines that would mean the crash left the device or the kernel unhappy.
 COMPLAINT = re.compile(r"error|warn|oops|bug|call trace|iommu|dmar|dma|fault|taint|uio|virtio", re.I)
@@ -141,10 +141,9 @@ def test_reliability_kill9():
         print(f"    dmesg: {l}")
     check(rc == 0, f"guest exit {rc}: {out} {vm.stderr}")
     check(out.count("rc=137") == KILLS, f"every kill must be a SIGKILL (rc 137): {out}")
-    # Launch to first answer is mostly process start and device set-up under TCG: 1.1 to
-    # 4.1 s measured on a 2-core host, 1.5 to 7.3 s when other builds ran (the first start
-    # slowest, with cold 9p caches). 2 s is not met from launch here, so 2 s is checked from
-    # 'ready', and launch only loosely (SWIFT_UIO_RESTART_LIMIT, default 15 s).
+    # Launch to first answer: 0.63 to 1.11 s measured (mean 0.81) once the mempool translated
+    # per hugepage and the examples stopped loading Foundation/ICU; it was 1.5 to 4 s before.
+    # SWIFT_UIO_RESTART_LIMIT (default 2 s, the requirement) may be raised on a loaded host.
     check(max(after_ready) <= 2.0, f"a restart took {max(after_ready):.2f} s (> 2 s) after 'ready' to answer: {after_ready}")
     check(max(delays) <= LAUNCH_LIMIT, f"a restart took {max(delays):.2f} s (> {LAUNCH_LIMIT} s) from launch to answer: {delays}")
     check(" 10 received" in ping, f"ping after the kills: {ping}")

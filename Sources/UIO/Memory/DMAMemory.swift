@@ -21,4 +21,11 @@ public protocol DMAAllocator {
     /// The physical address of a byte inside memory this allocator gave out.
     func physicalAddress(of pointer: UnsafeRawPointer) throws -> UInt64
     func free(_ region: DMARegion)
+    /// Every aligned block of this many bytes inside a region is physically contiguous, so one
+    /// translation serves the whole block (a 2 MiB hugepage; a 4 KiB page at least).
+    var contiguousBlockSize: Int { get }
+}
+
+extension DMAAllocator {
+    public var contiguousBlockSize: Int { 4096 }
 }

@@ -1,4 +1,3 @@
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +12,9 @@ public struct HugepageAllocator: DMAAllocator, Sendable {
     public let sysfs: Sysfs
 
     public init(sysfs: Sysfs = .live) { self.sysfs = sysfs }
+
+    /// A hugepage is one physical block, so a mempool translates once per 2 MiB, not per buffer.
+    public var contiguousBlockSize: Int { Self.hugepageSize }
 
     public func allocate(size: Int, contiguous: Bool) throws -> DMARegion {
         let length = (size + Self.hugepageSize - 1) & ~(Self.hugepageSize - 1)

@@ -30,15 +30,22 @@ public struct Mempool {
         }
         let region = try allocator.allocate(size: count * bufferSize, contiguous: false)
         let stack = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
+        // One pagemap lookup per physically contiguous block (per hugepage): at start-up the
+        // per-buffer lookups cost seconds under emulation, and restarts must be quick.
+        let block = max(allocator.contiguousBlockSize, bufferSize)
+        var blockPhysical: UInt64 = 0
         for i in 0..<count {
-            let slot = region.virtualAddress + i * bufferSize
-            let header = slot.bindMemory(to: PacketBufferHeader.self, capacity: 1)
-            let physical: UInt64
-            do { physical = try allocator.physicalAddress(of: slot) } catch {
-                stack.deallocate()
-                allocator.free(region)
-                throw error
+            let offset = i * bufferSize
+            let slot = region.virtualAddress + offset
+            if offset % block == 0 {
+                do { blockPhysical = try allocator.physicalAddress(of: slot) } catch {
+                    stack.deallocate()
+                    allocator.free(region)
+                    throw error
+                }
             }
+            let physical = blockPhysical + UInt64(offset % block)
+            let header = slot.bindMemory(to: PacketBufferHeader.self, capacity: 1)
             header.initialize(to: PacketBufferHeader(slotPhysicalAddress: physical, pool: UnsafeMutablePointer(bitPattern: 1)!, index: UInt32(i), length: 0))
             stack[i] = UInt32(count - 1 - i)
         }

@@ -67,8 +67,13 @@ def instructions_per_packet(batch=32, rounds=2000):
 
 # ---------------------------------------------------------------- 2. throughput
 
-def pktgen_rate(kind, seconds=5):
-    guest = f"{BIN}/pktgen 0000:00:04.0 --seconds {seconds} > /results/pktgen.log 2>&1"
+def pktgen_rate(kind, seconds=5, dst_mac=None):
+    """Frames/s leaving the guest, counted on the host tap. With dst_mac, frames go to a MAC no
+    host claims (as ixy's pktgen sends to 10:10:10:10:10:10): the tap counts them and the host
+    drops them at layer 2. Broadcast frames also cost the host an IP and UDP lookup each, in
+    QEMU's I/O thread, which is what limits this benchmark (see pktgen's "ring was full" line)."""
+    mac = f" --dst-mac {dst_mac}" if dst_mac else ""
+    guest = f"{BIN}/pktgen 0000:00:04.0 --seconds {seconds}{mac} > /results/pktgen.log 2>&1"
     with VM(nics=[kind], uio=True, guest_script=guest, timeout=180) as vm:
         vm.wait_for_line(r"ready", source="pktgen.log", timeout=120)
         before = vm.tap_stats(0)["rx_packets"]
@@ -76,8 +81,11 @@ def pktgen_rate(kind, seconds=5):
         arrived = vm.tap_stats(0)["rx_packets"] - before
         log = vm.read_file("pktgen.log")
     m = re.search(r"sent (\d+) packets in ([\d.]+) s \((\d+) pps\)", log)
+    full = re.search(r"ring was full on (\d+) of (\d+)", log)
     sent, secs = int(m.group(1)), float(m.group(2))
-    row(f"pktgen {kind} (60 B)", f"{arrived / secs / 1000:.0f} kpps", f"on the host tap ({sent / secs / 1000:.0f} kpps reported by pktgen)")
+    share = int(full.group(1)) / max(int(full.group(2)), 1) * 100
+    row(f"pktgen {kind} (60 B, to {'unicast ' + dst_mac if dst_mac else 'broadcast'})", f"{arrived / secs / 1000:.0f} kpps",
+        f"on the host tap ({sent / secs / 1000:.0f} kpps reported by pktgen; TX ring full on {share:.0f} % of calls)")
 
 
 BLAST = r'''
@@ -117,37 +125,20 @@ kill -TERM $PID; wait $PID"""
 
 # ---------------------------------------------------------------- 3. and 4. echo
 
-LOAD = r'''
-import socket, sys, threading, time
-dst, rate, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-s.settimeout(0.5)
-got = [0]
-def receive():
-    end = time.time() + seconds + 1
-    while time.time() < end:
-        try:
-            s.recv(2048); got[0] += 1
-        except socket.timeout:
-            pass
-t = threading.Thread(target=receive); t.start()
-payload = bytes(18)
-sent, start = 0, time.time()
-while time.time() - start < seconds:
-    for _ in range(50):
-        s.sendto(payload, (dst, 7)); sent += 1
-    ahead = sent / rate - (time.time() - start)
-    if ahead > 0: time.sleep(ahead)
-elapsed = time.time() - start
-t.join()
-print(f"sent {sent} got {got[0]} in {elapsed:.2f}")
-'''
+LOAD_EXE = "/tmp/swift-uio-udp-load"
+
+
+def build_load():
+    """The host-side load generator (C, sendmmsg/recvmmsg): one for every server under test."""
+    subprocess.run(["gcc", "-O2", "-pthread", "-o", LOAD_EXE, os.path.join(HERE, "udp-load", "udp_load.c")], check=True)
 
 
 def echo_rate(vm, rate, seconds=3):
-    p = vm.netns_exec(["python3", "-c", LOAD, vm.guest_ip(0), str(rate), str(seconds)], timeout=60)
+    """(offered, answered) datagrams per second at one offered rate, from the host netns."""
+    p = vm.netns_exec([LOAD_EXE, vm.guest_ip(0), str(rate), str(seconds)], timeout=60)
     m = re.search(r"sent (\d+) got (\d+) in ([\d.]+)", p.stdout)
+    if not m:
+        raise RuntimeError(f"udp_load: {p.stdout} {p.stderr}")
     return int(m.group(1)) / float(m.group(3)), int(m.group(2)) / float(m.group(3))
 
 
@@ -193,16 +184,26 @@ kill $PID"""
 
 def main():
     quick = "--quick" in sys.argv
-    rates = [20_000, 60_000] if quick else [20_000, 60_000, 120_000]
+    # Low rates too: the guest kernel answers best below its livelock point, and each server
+    # is credited with its best rate.
+    rates = [5_000, 20_000, 60_000] if quick else [5_000, 10_000, 20_000, 60_000, 120_000]
+    build_load()
     print("== 1. driver cost per packet", flush=True)
     instructions_per_packet()
     print("== 2. VM throughput", flush=True)
-    pktgen_rate("legacy")
-    pktgen_rate("modern")
+    for kind in ("legacy", "modern"):
+        pktgen_rate(kind, dst_mac="02:00:00:00:00:99")
+        pktgen_rate(kind)
     forwarder_rate()
     print("== 3./4. echo and hybrid scheduling", flush=True)
-    hybrid = echo_server_run("hybrid", rates)
-    poll = echo_server_run("poll", rates)
+    # Two rounds, alternating, each mode credited with its best: one TCG run to the next
+    # varies by 10 to 20 % on a 2-core host, more than the difference being measured.
+    runs = {"hybrid": [], "poll": []}
+    for _ in range(1 if quick else 2):
+        for mode in runs:
+            runs[mode].append(echo_server_run(mode, rates))
+    hybrid = runs["hybrid"][0][:2] + (max(r[2] for r in runs["hybrid"]),)
+    poll = runs["poll"][0][:2] + (max(r[2] for r in runs["poll"]),)
     kernel = kernel_echo(rates)
     row("echo rate, swift-uio hybrid", f"{hybrid[2] / 1000:.1f} k/s", "(best reply rate over the offered loads)")
     row("echo rate, swift-uio poll", f"{poll[2] / 1000:.1f} k/s")

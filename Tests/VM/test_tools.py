@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmlib import VM, check  # noqa: E402
@@ -46,25 +47,62 @@ print(f"forwarded {got} of {count}")
 '''
 
 
+# Host side: the sequence numbers (byte 42) of pktgen's UDP frames, until STOP exists or
+# SECONDS have passed.
+CAPTURE_SEQ = r'''
+import os, socket, struct, sys, time
+tap, seconds, stop = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind((tap, 0)); s.settimeout(0.2)
+print("capturing", flush=True)
+seqs, end = [], time.time() + seconds
+while time.time() < end and not os.path.exists(stop):
+    try:
+        data = s.recv(2048)
+    except socket.timeout:
+        continue
+    if len(data) >= 46 and data[23] == 17 and data[36:38] == b"\x00\x09":   # UDP to port 9
+        seqs.append(struct.unpack("!I", data[42:46])[0])
+print(" ".join(map(str, seqs)))
+'''
+
+
 def test_pktgen_legacy():
     guest = f"""
 {BIN}/pktgen 0000:00:04.0 --seconds 3 --size 60 --batch 64 > /results/pktgen.log 2>&1
 echo "pktgen-exit=$?"
 cat /results/pktgen.log
+wait_host capturing 60
+{BIN}/pktgen 0000:00:04.0 --seconds 2 --rate 2000 > /results/pktgen-rate.log 2>&1
+echo "pktgen-rate-exit=$?"
 """
     with VM(nics=["legacy"], uio=True, guest_script=guest, timeout=180) as vm:
         vm.wait_for_line(r"ready", source="pktgen.log", timeout=120)
         before = vm.tap_stats(0)["rx_packets"]
-        rc = vm.wait(timeout=60)
+        vm.wait_for_line(r"^pktgen-exit=", timeout=60)
         arrived = vm.tap_stats(0)["rx_packets"] - before
+        capture = subprocess.Popen(["ip", "netns", "exec", vm.netns.name, "python3", "-c", CAPTURE_SEQ,
+                                    vm.tap(0), "30", vm.path("capture-stop")], stdout=subprocess.PIPE, text=True)
+        check(capture.stdout.readline().strip() == "capturing", "the capture did not start")
+        vm.write_file("capturing")
+        rc = vm.wait(timeout=60)
+        time.sleep(0.5)   # the last frames reach the capture
+        open(vm.path("capture-stop"), "w").close()
+        seqs = [int(x) for x in capture.communicate(timeout=30)[0].split()]
     print(f"  host tap counted {arrived} frames from the guest")
     out = vm.stdout
-    print("\n".join("  " + l for l in out.splitlines()[-3:]))
+    print("\n".join("  " + l for l in out.splitlines()[-4:-1]))
     check(rc == 0 and "pktgen-exit=0" in out, f"pktgen failed: {out} {vm.stderr}")
     m = re.search(r"^sent (\d+) packets in ([\d.]+) s \((\d+) pps\)$", out, re.M)
     check(m is not None, f"no summary line: {out}")
     check(int(m.group(1)) > 1000, f"pktgen sent only {m.group(1)} packets")
     check(arrived >= int(m.group(1)) * 0.9, f"tap counted {arrived}, pktgen reported {m.group(1)}")
+    # --rate 2000 for 2 s: about 4,000 frames, numbered 0, 1, 2, ... without a gap.
+    print(f"  --rate 2000 --seconds 2: host captured {len(seqs)} frames, sequence {seqs[:1]}..{seqs[-1:]}")
+    check("pktgen-rate-exit=0" in out, f"rate-limited pktgen failed: {out}")
+    check(3600 <= len(seqs) <= 4200, f"--rate 2000 for 2 s: {len(seqs)} frames captured")
+    check(seqs == list(range(len(seqs))), "sequence numbers have gaps or repeats: "
+          f"first differences at {[i for i, v in enumerate(seqs) if v != i][:5]}")
 
 
 def test_forwarder_and_pcap():

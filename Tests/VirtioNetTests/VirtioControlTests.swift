@@ -63,6 +63,32 @@ import VirtioNet
         #expect(nic.model.faults.isEmpty, "\(nic.model.faults)")
     }
 
+    /// An application that throws mid-run unwinds through the device's deinit: the device is
+    /// reset (no more DMA) and only then are its rings and buffers freed.
+    @Test func aThrownErrorMidRunResetsTheDeviceBeforeItsMemoryIsFreed() throws {
+        struct ApplicationFailed: Error {}
+        let dma = SimulatedDMA()
+        let model = VirtioNetModel(.init(layout: .legacy), dma: dma)
+        func runUntilFailure() throws {
+            var device = try SimulatedVirtioDevice(function: model.makePCIFunction(), allocator: dma)
+            var batch = PacketBatch(capacity: 32)
+            for i in 0..<10 { model.inject(frame: testFrame(i)) }
+            _ = model.step()
+            #expect(device.receive(queue: 0, into: &batch) == 10)
+            #expect(device.transmit(queue: 0, from: &batch) == 10)   // kicked, not yet sent
+            throw ApplicationFailed()
+        }
+        #expect(throws: ApplicationFailed.self) { try runUntilFailure() }
+        #expect(model.deviceStatus == 0, "the device is reset")
+        #expect(dma.bytesAllocated == 0, "rings, mempool and control buffer are freed")
+        // The TX ring was kicked and frames keep arriving: a device still running would now
+        // DMA into freed memory, which the model reports as faults.
+        for i in 0..<20 { model.inject(frame: testFrame(i)) }
+        _ = model.step()
+        #expect(model.takeTransmitted().isEmpty)
+        #expect(model.faults.isEmpty, "\(model.faults)")
+    }
+
     @Test func promiscuousModeGoesThroughTheControlQueue() throws {
         var nic = try SimulatedVirtioNIC(layout: .legacy)
         nic.model.startRunning()

@@ -112,6 +112,25 @@ public struct Mempool {
         return n
     }
 
+    /// For drivers: takes up to `count` buffers (fewer when the pool runs low) and hands each
+    /// to `body`, which then owns it; returns how many. A ring refill passes its own loop as
+    /// `body`, so that buffers go straight into descriptors, with the pool's state in registers.
+    @inlinable public func unsafeAllocateHeaders(count: Int, _ body: (UnsafeMutablePointer<PacketBufferHeader>) -> Void) -> Int {
+        let s = storage
+        let available = s.pointee.freeCount
+        let n = count < available ? count : available
+        if n <= 0 { return 0 }
+        let base = s.pointee.base, size = s.pointee.bufferSize, stack = s.pointee.freeStack
+        var top = available
+        s.pointee.freeCount = available &- n
+        let end = available &- n
+        while top != end {
+            top &-= 1
+            body((base + Int(truncatingIfNeeded: stack[top]) &* size).assumingMemoryBound(to: PacketBufferHeader.self))
+        }
+        return n
+    }
+
     /// Returns a buffer to the pool it came from.
     @inlinable public static func unsafeFree(_ header: UnsafeMutablePointer<PacketBufferHeader>) {
         let s = header.pointee.pool

@@ -123,22 +123,26 @@ public struct SplitVirtqueue {
 
     @inlinable @inline(__always)
     mutating func postReceiveBuffers(from pool: Mempool, split: Bool) -> Int {
-        let free = freeHeads, shadow = buffers, descriptors = descriptors, ring = available + 4
-        let mask = mask, headerOffset = headerOffset
-        var top = freeCount, index = Int(truncatingIfNeeded: availableIndex)
-        let posted = pool.unsafeAllocateHeaders(count: top) { buffer in
-            top &-= 1
-            let head = Int(truncatingIfNeeded: free[top])
-            shadow[head] = buffer
-            let slot = buffer.pointee.slotPhysicalAddress
-            let d = descriptors + 16 &* head
-            d.storeBytes(of: slot &+ headerOffset, as: UInt64.self)
-            if split { d.storeBytes(of: slot &+ UInt64(PacketBufferHeader.dataOffset), toByteOffset: 16, as: UInt64.self) }
-            ring.storeBytes(of: UInt16(truncatingIfNeeded: head), toByteOffset: 2 &* (index & mask), as: UInt16.self)
-            index &+= 1
+        let free = freeHeads, shadow = buffers, descriptors = descriptors, headerOffset = headerOffset
+        let posted = freeCount < pool.available ? freeCount : pool.available
+        let start = Int(truncatingIfNeeded: availableIndex)
+        var top = freeCount
+        forEachRun(from: start, count: posted) { first, end in
+            var entry = available + (4 &+ 2 &* first)
+            _ = pool.unsafeAllocateHeaders(count: end &- first) { buffer in
+                top &-= 1
+                let head = Int(truncatingIfNeeded: free[top])
+                shadow[head] = buffer
+                let slot = buffer.pointee.slotPhysicalAddress
+                let d = descriptors + 16 &* head
+                d.storeBytes(of: slot &+ headerOffset, as: UInt64.self)
+                if split { d.storeBytes(of: slot &+ UInt64(PacketBufferHeader.dataOffset), toByteOffset: 16, as: UInt64.self) }
+                entry.storeBytes(of: UInt16(truncatingIfNeeded: head), as: UInt16.self)
+                entry += 2
+            }
         }
         freeCount = top
-        availableIndex = UInt16(truncatingIfNeeded: index)
+        availableIndex = UInt16(truncatingIfNeeded: start &+ posted)
         return posted
     }
 
@@ -152,35 +156,38 @@ public struct SplitVirtqueue {
 
     @inlinable @inline(__always)
     mutating func postTransmitBuffers(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int, split: Bool) -> Int {
-        let free = freeHeads, shadow = buffers, descriptors = descriptors, ring = available + 4
-        let mask = mask, headerOffset = headerOffset, headerLength = headerLength
-        var top = freeCount, index = Int(truncatingIfNeeded: availableIndex), bytes = 0
-        let end = index &+ count
-        var next = batch
-        while index != end {
-            let buffer = next.pointee
-            next += 1
-            top &-= 1
-            let head = Int(truncatingIfNeeded: free[top])
-            shadow[head] = buffer
-            // 16 zero bytes before the frame (one store) cover both header sizes (10 and 12).
-            (PacketBufferHeader.data(buffer) - 16).storeBytes(of: .zero, as: SIMD2<UInt64>.self)
-            let length = buffer.pointee.length
-            let slot = buffer.pointee.slotPhysicalAddress
-            let d = descriptors + 16 &* head
-            d.storeBytes(of: slot &+ headerOffset, as: UInt64.self)
-            if split {
-                d.storeBytes(of: slot &+ UInt64(PacketBufferHeader.dataOffset), toByteOffset: 16, as: UInt64.self)
-                d.storeBytes(of: length, toByteOffset: 24, as: UInt32.self)
-            } else {
-                d.storeBytes(of: length &+ headerLength, toByteOffset: 8, as: UInt32.self)
+        let free = freeHeads, shadow = buffers, descriptors = descriptors
+        let headerOffset = headerOffset, headerLength = headerLength
+        let start = Int(truncatingIfNeeded: availableIndex)
+        var top = freeCount, bytes = 0, next = batch
+        forEachRun(from: start, count: count) { first, end in
+            var entry = available + (4 &+ 2 &* first)
+            let stop = available + (4 &+ 2 &* end)
+            while entry != stop {
+                let buffer = next.pointee
+                next += 1
+                top &-= 1
+                let head = Int(truncatingIfNeeded: free[top])
+                shadow[head] = buffer
+                // 16 zero bytes before the frame (one store) cover both header sizes (10 and 12).
+                (PacketBufferHeader.data(buffer) - 16).storeBytes(of: .zero, as: SIMD2<UInt64>.self)
+                let length = buffer.pointee.length
+                let slot = buffer.pointee.slotPhysicalAddress
+                let d = descriptors + 16 &* head
+                d.storeBytes(of: slot &+ headerOffset, as: UInt64.self)
+                if split {
+                    d.storeBytes(of: slot &+ UInt64(PacketBufferHeader.dataOffset), toByteOffset: 16, as: UInt64.self)
+                    d.storeBytes(of: length, toByteOffset: 24, as: UInt32.self)
+                } else {
+                    d.storeBytes(of: length &+ headerLength, toByteOffset: 8, as: UInt32.self)
+                }
+                entry.storeBytes(of: UInt16(truncatingIfNeeded: head), as: UInt16.self)
+                entry += 2
+                bytes &+= Int(truncatingIfNeeded: length)
             }
-            ring.storeBytes(of: UInt16(truncatingIfNeeded: head), toByteOffset: 2 &* (index & mask), as: UInt16.self)
-            index &+= 1
-            bytes &+= Int(truncatingIfNeeded: length)
         }
         freeCount = top
-        availableIndex = UInt16(truncatingIfNeeded: index)
+        availableIndex = UInt16(truncatingIfNeeded: start &+ count)
         return bytes
     }
 
@@ -204,29 +211,45 @@ public struct SplitVirtqueue {
     /// how many. `consume(buffer, writtenBytes)` receives each; its chain is free again. A
     /// device that returns an id holding no buffer is a device bug: it is skipped, not trusted.
     @inlinable mutating func takeUsed(limit: Int, _ consume: (UnsafeMutablePointer<PacketBufferHeader>, Int) -> Void) -> Int {
-        var last = Int(truncatingIfNeeded: lastUsedIndex)
+        let start = Int(truncatingIfNeeded: lastUsedIndex)
         let ready = Int(truncatingIfNeeded: Volatile.load16(used + 2) &- lastUsedIndex)
         if ready == 0 || limit <= 0 { return 0 }
         // The used elements are read after the index that covers them.
         MemoryBarrier.read()
-        let end = last &+ (ready < limit ? ready : limit)
-        let ring = used + 4, shadow = buffers, free = freeHeads, mask = mask
+        let count = ready < limit ? ready : limit
+        let shadow = buffers, free = freeHeads, mask = mask
         let top = freeCount
         var pushed = top
-        while last != end {
-            let element = ring + 8 &* (last & mask)
-            let id = Int(truncatingIfNeeded: element.load(as: UInt32.self))
-            last &+= 1
-            guard id <= mask, let buffer = shadow[id] else { continue }
-            shadow[id] = nil
-            free[pushed] = UInt16(truncatingIfNeeded: id)
-            pushed &+= 1
-            consume(buffer, Int(truncatingIfNeeded: element.load(fromByteOffset: 4, as: UInt32.self)))
+        forEachRun(from: start, count: count) { first, end in
+            // `struct virtq_used_elem { le32 id; le32 len; }`
+            var element = used + (4 &+ 8 &* first)
+            let stop = used + (4 &+ 8 &* end)
+            while element != stop {
+                let id = Int(truncatingIfNeeded: element.load(as: UInt32.self))
+                let written = Int(truncatingIfNeeded: element.load(fromByteOffset: 4, as: UInt32.self))
+                element += 8
+                guard id <= mask, let buffer = shadow[id] else { continue }
+                shadow[id] = nil
+                free[pushed] = UInt16(truncatingIfNeeded: id)
+                pushed &+= 1
+                consume(buffer, written)
+            }
         }
-        lastUsedIndex = UInt16(truncatingIfNeeded: last)
+        lastUsedIndex = UInt16(truncatingIfNeeded: start &+ count)
         freeCount = pushed
         // Every buffer taken freed one chain.
         return pushed &- top
+    }
+
+    /// Splits the ring positions `start ..< start + count` (not yet masked; `count` at most
+    /// `size`) into at most two runs that do not wrap, and calls `body(first, end)` for each:
+    /// a loop over a run steps a pointer and needs no masking per element.
+    @inlinable @inline(__always)
+    func forEachRun(from start: Int, count: Int, _ body: (_ first: Int, _ end: Int) -> Void) {
+        let first = start & mask
+        let run = count < size &- first ? count : size &- first
+        body(first, first &+ run)
+        if run < count { body(0, count &- run) }
     }
 
     /// Sets or clears VRING_AVAIL_F_NO_INTERRUPT (virtio 1.0 §2.4.7).

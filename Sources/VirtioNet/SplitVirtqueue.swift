@@ -4,8 +4,9 @@ import UIO
 /// the descriptor table, the available ring, then the used ring at the next 4096-byte boundary.
 ///
 /// Buffers are posted as fixed chains of `chainLength` descriptors (1, or 2 when the
-/// virtio-net header must have a descriptor of its own). Chain `c` starts at descriptor
-/// `c × chainLength`, so the used ring's `id` leads straight back to the buffer.
+/// virtio-net header must have a descriptor of its own). Chains start at multiples of
+/// `chainLength`, and the driver's state is indexed by a chain's head descriptor, the `id`
+/// the used ring returns: no translation between ids and chains on the packet path.
 public struct SplitVirtqueue {
     // Descriptor flags (virtio 1.0 §2.4.5) and ring flags (§2.4.6, §2.4.8).
     public static let descriptorNext: UInt16 = 1
@@ -15,21 +16,26 @@ public struct SplitVirtqueue {
 
     public let size: Int
     public let chainLength: Int
-    /// log2(chainLength): chain = descriptor id >> chainShift, without a division.
-    @usableFromInline let chainShift: Int
     @usableFromInline let chainCount: Int
-    @usableFromInline let mask: UInt16
+    /// size − 1: ring positions are indices masked with it, and valid ids are at most it.
+    @usableFromInline let mask: Int
     @usableFromInline let region: DMARegion
     @usableFromInline let descriptors: UnsafeMutableRawPointer
     @usableFromInline let available: UnsafeMutableRawPointer
     @usableFromInline let used: UnsafeMutableRawPointer
-    /// The buffer posted in each chain, nil when the chain is free.
+    /// The buffer posted in the chain headed by each descriptor; nil for free chains and
+    /// for descriptors that are not heads, so a bogus id from the device finds nothing.
     @usableFromInline let buffers: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>?>
-    @usableFromInline let freeChains: UnsafeMutablePointer<UInt16>
+    /// A stack of the head descriptors of free chains.
+    @usableFromInline let freeHeads: UnsafeMutablePointer<UInt16>
     @usableFromInline var freeCount: Int
     /// Our copy of `avail.idx`: the device only sees it when `publish()` stores it.
     @usableFromInline var availableIndex: UInt16 = 0
     @usableFromInline var lastUsedIndex: UInt16 = 0
+    /// From a buffer's slot address to where the virtio-net header goes, right before the
+    /// frame (`PacketBufferHeader.dataOffset` − header length); set by `prepareDescriptors`.
+    @usableFromInline var headerOffset: UInt64 = 0
+    @usableFromInline var headerLength: UInt32 = 0
     /// Byte offset in the notify window for this queue.
     public var notifyOffset = 0
 
@@ -48,21 +54,20 @@ public struct SplitVirtqueue {
         self.size = size
         precondition(chainLength == 1 || chainLength == 2, "chains are one or two descriptors")
         self.chainLength = chainLength
-        chainShift = chainLength == 2 ? 1 : 0
         chainCount = size / chainLength
-        mask = UInt16(size - 1)
+        mask = size - 1
         region = try allocator.allocate(size: Self.bytes(size: size), contiguous: true)
         descriptors = region.virtualAddress
         available = region.virtualAddress + 16 * size
         used = region.virtualAddress + Self.usedOffset(size: size)
-        let chains = size / chainLength
-        buffers = .allocate(capacity: chains)
-        buffers.initialize(repeating: nil, count: chains)
-        freeChains = .allocate(capacity: chains)
-        for c in 0..<chains { freeChains[c] = UInt16(chains - 1 - c) }
-        freeCount = chains
+        buffers = .allocate(capacity: size)
+        buffers.initialize(repeating: nil, count: size)
+        // Highest head at the bottom, so that chains are first handed out from descriptor 0.
+        freeHeads = .allocate(capacity: chainCount)
+        for c in 0..<chainCount { freeHeads[c] = UInt16((chainCount - 1 - c) * chainLength) }
+        freeCount = chainCount
         // Fixed links inside each chain.
-        for c in 0..<chains {
+        for c in 0..<chainCount {
             for d in 0..<(chainLength - 1) {
                 let index = c * chainLength + d
                 descriptor(index).storeBytes(of: UInt16(index + 1), toByteOffset: 14, as: UInt16.self)
@@ -72,9 +77,9 @@ public struct SplitVirtqueue {
 
     /// Frees the ring memory and returns posted buffers to their pools. Only after a device reset.
     public func destroy(allocator: some DMAAllocator) {
-        for c in 0..<chainCount { if let b = buffers[c] { Mempool.unsafeFree(b) } }
+        for id in 0..<size { if let b = buffers[id] { Mempool.unsafeFree(b) } }
         buffers.deallocate()
-        freeChains.deallocate()
+        freeHeads.deallocate()
         allocator.free(region)
     }
 
@@ -95,8 +100,10 @@ public struct SplitVirtqueue {
     /// path then writes only addresses, and TX lengths.
     mutating func prepareDescriptors(headerLength: Int, rxDataLength: Int?) {
         let write = rxDataLength != nil ? Self.descriptorWrite : 0
+        headerOffset = UInt64(PacketBufferHeader.dataOffset - headerLength)
+        self.headerLength = UInt32(headerLength)
         for c in 0..<chainCount {
-            let head = c << chainShift
+            let head = c * chainLength
             if chainLength == 1 {
                 setDescriptor(head, address: 0, length: headerLength + (rxDataLength ?? 0), flags: write)
             } else {
@@ -106,66 +113,81 @@ public struct SplitVirtqueue {
         }
     }
 
-    /// Posts buffers (RX) into free chains, up to `count` from `buffers`; returns how many.
-    /// Only the addresses change: lengths and flags were written by `prepareDescriptors`.
-    @inlinable mutating func postReceiveBuffers(_ fresh: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int, headerLength: Int) {
-        let shift = chainShift, free = freeChains, shadow = buffers, ring = available + 4, mask = mask
-        let header = UInt64(truncatingIfNeeded: headerLength)
-        var top = freeCount, index = availableIndex
-        for i in 0..<count {
-            let buffer = fresh[i]
-            top &-= 1
-            let chain = Int(truncatingIfNeeded: free[top])
-            shadow[chain] = buffer
-            let head = chain &<< shift
-            let data = buffer.pointee.dataPhysicalAddress
-            if shift == 0 {
-                descriptor(head).storeBytes(of: data &- header, as: UInt64.self)
-            } else {
-                descriptor(head).storeBytes(of: data &- header, as: UInt64.self)
-                descriptor(head &+ 1).storeBytes(of: data, as: UInt64.self)
+    /// Fills every free chain (RX) with a fresh buffer from `pool`, as far as the pool has
+    /// buffers; returns how many were posted. Only the addresses change: lengths and flags
+    /// were written by `prepareDescriptors`.
+    @inlinable mutating func postReceiveBuffers(from pool: Mempool) -> Int {
+        // Two copies of the loop, so that neither tests the chain length per buffer.
+        chainLength == 1 ? postReceiveBuffers(from: pool, split: false) : postReceiveBuffers(from: pool, split: true)
+    }
+
+    @inlinable @inline(__always)
+    mutating func postReceiveBuffers(from pool: Mempool, split: Bool) -> Int {
+        let free = freeHeads, shadow = buffers, descriptors = descriptors, headerOffset = headerOffset
+        let posted = freeCount < pool.available ? freeCount : pool.available
+        let start = Int(truncatingIfNeeded: availableIndex)
+        var top = freeCount
+        forEachRun(from: start, count: posted) { first, end in
+            var entry = available + (4 &+ 2 &* first)
+            _ = pool.unsafeAllocateHeaders(count: end &- first) { buffer in
+                top &-= 1
+                let head = Int(truncatingIfNeeded: free[top])
+                shadow[head] = buffer
+                let slot = buffer.pointee.slotPhysicalAddress
+                let d = descriptors + 16 &* head
+                d.storeBytes(of: slot &+ headerOffset, as: UInt64.self)
+                if split { d.storeBytes(of: slot &+ UInt64(PacketBufferHeader.dataOffset), toByteOffset: 16, as: UInt64.self) }
+                entry.storeBytes(of: UInt16(truncatingIfNeeded: head), as: UInt16.self)
+                entry += 2
             }
-            ring.storeBytes(of: UInt16(truncatingIfNeeded: head), toByteOffset: 2 &* Int(index & mask), as: UInt16.self)
-            index &+= 1
         }
         freeCount = top
-        availableIndex = index
+        availableIndex = UInt16(truncatingIfNeeded: start &+ posted)
+        return posted
     }
 
     /// Posts the first `count` packets of `batch` (TX); returns the bytes queued. The
     /// virtio-net header (all zero: no offloads, virtio 1.0 §5.1.6.2) goes in each buffer's
     /// headroom, right before the frame.
-    @inlinable mutating func postTransmitBuffers(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int, headerLength: Int) -> Int {
-        let shift = chainShift, free = freeChains, shadow = buffers, ring = available + 4, mask = mask
-        let header = UInt64(truncatingIfNeeded: headerLength)
-        var top = freeCount, index = availableIndex, bytes = 0
-        for i in 0..<count {
-            let buffer = batch[i]
-            top &-= 1
-            let chain = Int(truncatingIfNeeded: free[top])
-            shadow[chain] = buffer
-            let head = chain &<< shift
-            let data = PacketBufferHeader.data(buffer)
-            // 12 zero bytes before the frame cover both header sizes (10 and 12).
-            (data - 12).storeBytes(of: 0, as: UInt64.self)
-            (data - 4).storeBytes(of: 0, as: UInt32.self)
-            let length = buffer.pointee.length
-            let physical = buffer.pointee.dataPhysicalAddress
-            let d = descriptor(head)
-            d.storeBytes(of: physical &- header, as: UInt64.self)
-            if shift == 0 {
-                d.storeBytes(of: length &+ UInt32(truncatingIfNeeded: headerLength), toByteOffset: 8, as: UInt32.self)
-            } else {
-                let frame = descriptor(head &+ 1)
-                frame.storeBytes(of: physical, as: UInt64.self)
-                frame.storeBytes(of: length, toByteOffset: 8, as: UInt32.self)
+    @inlinable mutating func postTransmitBuffers(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int) -> Int {
+        chainLength == 1 ? postTransmitBuffers(from: batch, count: count, split: false)
+                         : postTransmitBuffers(from: batch, count: count, split: true)
+    }
+
+    @inlinable @inline(__always)
+    mutating func postTransmitBuffers(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int, split: Bool) -> Int {
+        let free = freeHeads, shadow = buffers, descriptors = descriptors
+        let headerOffset = headerOffset, headerLength = headerLength
+        let start = Int(truncatingIfNeeded: availableIndex)
+        var top = freeCount, bytes = 0, next = batch
+        forEachRun(from: start, count: count) { first, end in
+            var entry = available + (4 &+ 2 &* first)
+            let stop = available + (4 &+ 2 &* end)
+            while entry != stop {
+                let buffer = next.pointee
+                next += 1
+                top &-= 1
+                let head = Int(truncatingIfNeeded: free[top])
+                shadow[head] = buffer
+                // 16 zero bytes before the frame (one store) cover both header sizes (10 and 12).
+                (PacketBufferHeader.data(buffer) - 16).storeBytes(of: .zero, as: SIMD2<UInt64>.self)
+                let length = buffer.pointee.length
+                let slot = buffer.pointee.slotPhysicalAddress
+                let d = descriptors + 16 &* head
+                d.storeBytes(of: slot &+ headerOffset, as: UInt64.self)
+                if split {
+                    d.storeBytes(of: slot &+ UInt64(PacketBufferHeader.dataOffset), toByteOffset: 16, as: UInt64.self)
+                    d.storeBytes(of: length, toByteOffset: 24, as: UInt32.self)
+                } else {
+                    d.storeBytes(of: length &+ headerLength, toByteOffset: 8, as: UInt32.self)
+                }
+                entry.storeBytes(of: UInt16(truncatingIfNeeded: head), as: UInt16.self)
+                entry += 2
+                bytes &+= Int(truncatingIfNeeded: length)
             }
-            ring.storeBytes(of: UInt16(truncatingIfNeeded: head), toByteOffset: 2 &* Int(index & mask), as: UInt16.self)
-            index &+= 1
-            bytes &+= Int(truncatingIfNeeded: length)
         }
         freeCount = top
-        availableIndex = index
+        availableIndex = UInt16(truncatingIfNeeded: start &+ count)
         return bytes
     }
 
@@ -185,30 +207,49 @@ public struct SplitVirtqueue {
     /// Whether the device has returned buffers we have not taken yet.
     @inlinable public var hasUsed: Bool { Volatile.load16(used + 2) != lastUsedIndex }
 
-    /// Takes up to `limit` used buffers. `consume(buffer, writtenBytes, position)` receives
-    /// each; the chain is freed. A device that returns an id holding no buffer is a device
-    /// bug: it is skipped rather than trusted.
-    @inlinable mutating func takeUsed(limit: Int, _ consume: (UnsafeMutablePointer<PacketBufferHeader>, Int, Int) -> Void) -> Int {
-        let end = Volatile.load16(used + 2)
-        var last = lastUsedIndex
-        if end == last { return 0 }
+    /// Takes up to `limit` used buffers, in the order the device returned them, and returns
+    /// how many. `consume(buffer, writtenBytes)` receives each; its chain is free again. A
+    /// device that returns an id holding no buffer is a device bug: it is skipped, not trusted.
+    @inlinable mutating func takeUsed(limit: Int, _ consume: (UnsafeMutablePointer<PacketBufferHeader>, Int) -> Void) -> Int {
+        let start = Int(truncatingIfNeeded: lastUsedIndex)
+        let ready = Int(truncatingIfNeeded: Volatile.load16(used + 2) &- lastUsedIndex)
+        if ready == 0 || limit <= 0 { return 0 }
+        // The used elements are read after the index that covers them.
         MemoryBarrier.read()
-        let shift = chainShift, shadow = buffers, free = freeChains, mask = mask, chains = chainCount
-        var top = freeCount, taken = 0
-        while last != end && taken < limit {
-            let element = used + (4 &+ 8 &* Int(last & mask))
-            let chain = Int(truncatingIfNeeded: element.load(as: UInt32.self)) &>> shift
-            last &+= 1
-            guard chain < chains, let buffer = shadow[chain] else { continue }
-            shadow[chain] = nil
-            free[top] = UInt16(truncatingIfNeeded: chain)
-            top &+= 1
-            consume(buffer, Int(truncatingIfNeeded: element.load(fromByteOffset: 4, as: UInt32.self)), taken)
-            taken &+= 1
+        let count = ready < limit ? ready : limit
+        let shadow = buffers, free = freeHeads, mask = mask
+        let top = freeCount
+        var pushed = top
+        forEachRun(from: start, count: count) { first, end in
+            // `struct virtq_used_elem { le32 id; le32 len; }`
+            var element = used + (4 &+ 8 &* first)
+            let stop = used + (4 &+ 8 &* end)
+            while element != stop {
+                let id = Int(truncatingIfNeeded: element.load(as: UInt32.self))
+                let written = Int(truncatingIfNeeded: element.load(fromByteOffset: 4, as: UInt32.self))
+                element += 8
+                guard id <= mask, let buffer = shadow[id] else { continue }
+                shadow[id] = nil
+                free[pushed] = UInt16(truncatingIfNeeded: id)
+                pushed &+= 1
+                consume(buffer, written)
+            }
         }
-        lastUsedIndex = last
-        freeCount = top
-        return taken
+        lastUsedIndex = UInt16(truncatingIfNeeded: start &+ count)
+        freeCount = pushed
+        // Every buffer taken freed one chain.
+        return pushed &- top
+    }
+
+    /// Splits the ring positions `start ..< start + count` (not yet masked; `count` at most
+    /// `size`) into at most two runs that do not wrap, and calls `body(first, end)` for each:
+    /// a loop over a run steps a pointer and needs no masking per element.
+    @inlinable @inline(__always)
+    func forEachRun(from start: Int, count: Int, _ body: (_ first: Int, _ end: Int) -> Void) {
+        let first = start & mask
+        let run = count < size &- first ? count : size &- first
+        body(first, first &+ run)
+        if run < count { body(0, count &- run) }
     }
 
     /// Sets or clears VRING_AVAIL_F_NO_INTERRUPT (virtio 1.0 §2.4.7).
@@ -228,7 +269,7 @@ extension SplitVirtqueue {
                           flags: (part.deviceWritable ? Self.descriptorWrite : 0) | (last ? 0 : Self.descriptorNext))
             descriptor(i).storeBytes(of: UInt16(last ? 0 : i + 1), toByteOffset: 14, as: UInt16.self)
         }
-        available.storeBytes(of: 0, toByteOffset: 4 + 2 * Int(availableIndex & mask), as: UInt16.self)
+        available.storeBytes(of: 0, toByteOffset: 4 + 2 * (Int(availableIndex) & mask), as: UInt16.self)
         availableIndex &+= 1
         publish()
     }

@@ -22,8 +22,6 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     let controlBuffer: DMARegion?
     /// The pool RX buffers come from; applications may allocate TX buffers from it too.
     public let mempool: Mempool
-    /// Room for one ring's worth of fresh buffers while refilling.
-    @usableFromInline let scratch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>
     @usableFromInline let rxDataCapacity: Int
     /// virtio-net header bytes before each frame: 12 with VERSION_1 or MRG_RXBUF, else 10.
     @usableFromInline let headerLength: Int
@@ -123,7 +121,6 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         self.control = control
         self.controlBuffer = controlBuffer
         self.mempool = pool
-        self.scratch = .allocate(capacity: rx.chainCount)
         self.rxDataCapacity = pool.dataCapacity
         self.features = features
         self.macAddress = mac
@@ -142,16 +139,17 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     @inlinable
     public mutating func receive(queue: Int, into batch: inout PacketBatch) -> Int {
         let start = batch.count
-        let slots = batch.unsafeSlots
         let headerLength = self.headerLength, capacity = rxDataCapacity
-        var bytes = 0
-        let received = rx.takeUsed(limit: batch.capacity &- start) { buffer, written, i in
-            // Never trust a length beyond what the buffer holds.
-            var length = written &- headerLength
-            length = length < 0 ? 0 : (length > capacity ? capacity : length)
+        var slot = batch.unsafeSlots + start, bytes = 0
+        let received = rx.takeUsed(limit: batch.capacity &- start) { buffer, written in
+            // Never trust a length beyond what the buffer holds. Unsigned, so that one
+            // comparison catches both a length below the header and one above the buffer.
+            var length = UInt(bitPattern: written &- headerLength)
+            if _slowPath(length > UInt(bitPattern: capacity)) { length = written < headerLength ? 0 : UInt(bitPattern: capacity) }
             buffer.pointee.length = UInt32(truncatingIfNeeded: length)
-            bytes &+= length
-            slots[start &+ i] = buffer
+            bytes &+= Int(bitPattern: length)
+            slot.pointee = buffer
+            slot += 1
         }
         if received > 0 {
             batch.unsafeSetCount(start &+ received)
@@ -166,9 +164,7 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
 
     /// Posts fresh buffers into every free RX chain, then publishes and notifies once.
     @inlinable mutating func refillRX() {
-        let got = mempool.unsafeAllocateHeaders(into: scratch, count: rx.freeCount)
-        if got == 0 { return }
-        rx.postReceiveBuffers(scratch, count: got, headerLength: headerLength)
+        if rx.postReceiveBuffers(from: mempool) == 0 { return }
         rx.publish()
         if rx.deviceWantsNotification() { transport.notify(queue: Virtio.rxQueue, notifyOffset: rx.notifyOffset) }
     }
@@ -176,10 +172,10 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     @inlinable
     public mutating func transmit(queue: Int, from batch: inout PacketBatch) -> Int {
         // Collect what the device has sent since the last call.
-        _ = tx.takeUsed(limit: Int.max) { buffer, _, _ in Mempool.unsafeFree(buffer) }
+        _ = tx.takeUsed(limit: Int.max) { buffer, _ in Mempool.unsafeFree(buffer) }
         let sent = min(batch.count, tx.freeCount)
         if sent == 0 { return 0 }
-        let bytes = tx.postTransmitBuffers(from: batch.unsafeSlots, count: sent, headerLength: headerLength)
+        let bytes = tx.postTransmitBuffers(from: batch.unsafeSlots, count: sent)
         batch.unsafeRemoveFirst(sent)
         tx.publish()
         if tx.deviceWantsNotification() { transport.notify(queue: Virtio.txQueue, notifyOffset: tx.notifyOffset) }
@@ -266,7 +262,6 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         control?.destroy(allocator: allocator)
         if let controlBuffer { allocator.free(controlBuffer) }
         mempool.destroy(using: allocator)
-        scratch.deallocate()
     }
 }
 

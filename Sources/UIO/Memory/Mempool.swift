@@ -1,14 +1,22 @@
 /// The state of a `Mempool`, kept in plain malloc'd memory so that no reference counting
 /// is involved anywhere on the packet path.
+///
+/// The free stack, `count` buffer indices, follows this struct in the same allocation (as
+/// ixy's flexible array member): freeing a buffer finds it from the pool pointer alone.
 public struct MempoolStorage {
     @usableFromInline var base: UnsafeMutableRawPointer
     @usableFromInline var bufferSize: Int
     @usableFromInline var count: Int
-    /// A LIFO of free buffer indices (as ixy does): the most recently freed buffer, still warm
-    /// in the cache, is the next one handed out.
-    @usableFromInline var freeStack: UnsafeMutablePointer<UInt32>
     @usableFromInline var freeCount: Int
     @usableFromInline var region: DMARegion
+}
+
+extension UnsafeMutablePointer where Pointee == MempoolStorage {
+    /// A LIFO of free buffer indices (as ixy does): the most recently freed buffer, still warm
+    /// in the cache, is the next one handed out.
+    @inlinable var freeStack: UnsafeMutablePointer<UInt32> {
+        UnsafeMutableRawPointer(self + 1).assumingMemoryBound(to: UInt32.self)
+    }
 }
 
 /// A pool of fixed-size DMA packet buffers, each with its physical address precomputed.
@@ -29,7 +37,9 @@ public struct Mempool {
             throw UIOError.device("mempool buffer size \(bufferSize) must be a power of two between 256 and 2 MiB")
         }
         let region = try allocator.allocate(size: count * bufferSize, contiguous: false)
-        let stack = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<MempoolStorage>.stride + 4 * count,
+                                                   alignment: MemoryLayout<MempoolStorage>.alignment)
+        let stack = (raw + MemoryLayout<MempoolStorage>.stride).bindMemory(to: UInt32.self, capacity: count)
         // One pagemap lookup per physically contiguous block (per hugepage): at start-up the
         // per-buffer lookups cost seconds under emulation, and restarts must be quick.
         let block = max(allocator.contiguousBlockSize, bufferSize)
@@ -39,7 +49,7 @@ public struct Mempool {
             let slot = region.virtualAddress + offset
             if offset % block == 0 {
                 do { blockPhysical = try allocator.physicalAddress(of: slot) } catch {
-                    stack.deallocate()
+                    raw.deallocate()
                     allocator.free(region)
                     throw error
                 }
@@ -49,9 +59,9 @@ public struct Mempool {
             header.initialize(to: PacketBufferHeader(slotPhysicalAddress: physical, pool: UnsafeMutablePointer(bitPattern: 1)!, index: UInt32(i), length: 0))
             stack[i] = UInt32(count - 1 - i)
         }
-        storage = .allocate(capacity: 1)
+        storage = raw.bindMemory(to: MempoolStorage.self, capacity: 1)
         storage.initialize(to: MempoolStorage(base: region.virtualAddress, bufferSize: bufferSize, count: count,
-                                              freeStack: stack, freeCount: count, region: region))
+                                              freeCount: count, region: region))
         for i in 0..<count { header(at: i).pointee.pool = storage }
     }
 
@@ -61,9 +71,8 @@ public struct Mempool {
     public func destroy(using allocator: some DMAAllocator) -> Bool {
         guard storage.pointee.freeCount == storage.pointee.count else { return false }
         allocator.free(storage.pointee.region)
-        storage.pointee.freeStack.deallocate()
         storage.deinitialize(count: 1)
-        storage.deallocate()
+        UnsafeMutableRawPointer(storage).deallocate()
         return true
     }
 
@@ -89,7 +98,7 @@ public struct Mempool {
         let n = s.pointee.freeCount
         guard n > 0 else { return nil }
         s.pointee.freeCount = n &- 1
-        let index = Int(truncatingIfNeeded: s.pointee.freeStack[n &- 1])
+        let index = Int(truncatingIfNeeded: s.freeStack[n &- 1])
         let header = (s.pointee.base + index &* s.pointee.bufferSize).assumingMemoryBound(to: PacketBufferHeader.self)
         header.pointee.length = 0
         return header
@@ -101,7 +110,7 @@ public struct Mempool {
         let s = storage
         let available = s.pointee.freeCount
         let n = count < available ? count : available
-        let base = s.pointee.base, size = s.pointee.bufferSize, stack = s.pointee.freeStack
+        let base = s.pointee.base, size = s.pointee.bufferSize, stack = s.freeStack
         var top = available
         for i in 0..<n {
             top &-= 1
@@ -112,12 +121,31 @@ public struct Mempool {
         return n
     }
 
+    /// For drivers: takes up to `count` buffers (fewer when the pool runs low) and hands each
+    /// to `body`, which then owns it; returns how many. A ring refill passes its own loop as
+    /// `body`, so that buffers go straight into descriptors, with the pool's state in registers.
+    @inlinable public func unsafeAllocateHeaders(count: Int, _ body: (UnsafeMutablePointer<PacketBufferHeader>) -> Void) -> Int {
+        let s = storage
+        let available = s.pointee.freeCount
+        let n = count < available ? count : available
+        if n <= 0 { return 0 }
+        let base = s.pointee.base, size = s.pointee.bufferSize, stack = s.freeStack
+        var top = available
+        s.pointee.freeCount = available &- n
+        let end = available &- n
+        while top != end {
+            top &-= 1
+            body((base + Int(truncatingIfNeeded: stack[top]) &* size).assumingMemoryBound(to: PacketBufferHeader.self))
+        }
+        return n
+    }
+
     /// Returns a buffer to the pool it came from.
     @inlinable public static func unsafeFree(_ header: UnsafeMutablePointer<PacketBufferHeader>) {
         let s = header.pointee.pool
         let n = s.pointee.freeCount
         assert(n < s.pointee.count, "mempool overflow: a buffer was freed twice")
-        s.pointee.freeStack[n] = header.pointee.index
+        s.freeStack[n] = header.pointee.index
         s.pointee.freeCount = n &+ 1
     }
 }

@@ -55,6 +55,9 @@ print("sent=%d received=%d" % (sent, got))
 KILL_GUEST = f"""
 BIN={BIN}
 dmesg > /results/dmesg-before.txt
+# Each timed start is a *restart*: the binary has run before, as after a crash in production
+# (the very first start also reads it over the guest's cold 9p cache).
+$BIN/echo-server --help > /dev/null
 for i in $(seq 1 {KILLS}); do
   log=/results/kill-$i.log
   mark STARTING-$i

@@ -85,7 +85,7 @@ public struct Sysfs: Sendable {
 
 extension String {
     /// The string without leading and trailing spaces, tabs and newlines.
-    public func trimmingWhitespace() -> String {
+    fileprivate func trimmingWhitespace() -> String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
         guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
         return String(self[first...last])

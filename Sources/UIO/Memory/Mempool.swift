@@ -104,23 +104,6 @@ public struct Mempool {
         return header
     }
 
-    /// For drivers: up to `count` buffers at once into `out`; returns how many (fewer when
-    /// the pool runs low). One pass over the free stack, with the pool's state in registers.
-    @inlinable public func unsafeAllocateHeaders(into out: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int) -> Int {
-        let s = storage
-        let available = s.pointee.freeCount
-        let n = count < available ? count : available
-        let base = s.pointee.base, size = s.pointee.bufferSize, stack = s.freeStack
-        var top = available
-        for i in 0..<n {
-            top &-= 1
-            let index = Int(truncatingIfNeeded: stack[top])
-            out[i] = (base + index &* size).assumingMemoryBound(to: PacketBufferHeader.self)
-        }
-        s.pointee.freeCount = top
-        return n
-    }
-
     /// For drivers: takes up to `count` buffers (fewer when the pool runs low) and hands each
     /// to `body`, which then owns it; returns how many. A ring refill passes its own loop as
     /// `body`, so that buffers go straight into descriptors, with the pool's state in registers.

@@ -1,10 +1,10 @@
 /// Why the echo responder dropped a frame. Each class has its own counter.
 public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
-    case runt, notForUs, vlanTagged, unsupportedEtherType
-    case arpMalformed, arpNotRequest, arpOtherTarget
+    case runt, notForUs, vlanTagged, unsupportedEtherType, sourceMACNotUnicast
+    case arpMalformed, arpNotRequest, arpOtherTarget, arpBadSender
     case ipBadHeader, ipOptions, ipBadLength, ipBadChecksum, ipFragment, ipOtherDestination, ipBadSource
     case icmpMalformed, icmpBadChecksum, icmpNotEchoRequest
-    case udpMalformed, udpBadChecksum, udpOtherPort
+    case udpMalformed, udpBadChecksum, udpOtherPort, udpReservedSourcePort
     case otherProtocol, tooLargeForBuffer
 
     public var description: String {
@@ -13,9 +13,11 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .notForUs: return "not-for-us"
         case .vlanTagged: return "vlan-tagged"
         case .unsupportedEtherType: return "ethertype"
+        case .sourceMACNotUnicast: return "src-mac-not-unicast"
         case .arpMalformed: return "arp-malformed"
         case .arpNotRequest: return "arp-not-request"
         case .arpOtherTarget: return "arp-other-target"
+        case .arpBadSender: return "arp-bad-sender"
         case .ipBadHeader: return "ip-bad-header"
         case .ipOptions: return "ip-options"
         case .ipBadLength: return "ip-bad-length"
@@ -29,6 +31,7 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .udpMalformed: return "udp-length-mismatch"
         case .udpBadChecksum: return "udp-bad-checksum"
         case .udpOtherPort: return "udp-other-port"
+        case .udpReservedSourcePort: return "udp-src-port-below-1024"
         case .otherProtocol: return "ip-protocol"
         case .tooLargeForBuffer: return "too-large"
         }

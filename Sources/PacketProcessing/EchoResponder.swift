@@ -4,11 +4,20 @@ import UIO
 /// and UDP echo (port 7, RFC 862), rewriting each frame in place into its reply.
 ///
 /// It trusts nothing: every length and header field is checked against the frame before it
-/// is used, and anything inconsistent is dropped and counted by reason.
+/// is used, and anything inconsistent is dropped and counted by reason. It is not a reflector
+/// either: a reply goes back to the sender, so a frame whose sender could not be a single
+/// unicast host (see `SourceValidation.swift`) gets none, nor does a UDP datagram from a port
+/// below 1024, where the services that answer on their own live.
 public struct EchoResponder: Sendable {
     public let mac: MACAddress
     public let ip: IPv4Address
     public static let udpEchoPort: UInt16 = 7
+    /// UDP datagrams from source ports below this get no echo. Port 0 is not a valid source,
+    /// and the well-known ports hold the services that answer any datagram on their own
+    /// (echo 7, daytime 13, qotd 17, chargen 19, time 37, DNS 53, NTP 123, ...): echoing to
+    /// one of them starts a loop between two servers, or amplifies a spoofed request.
+    /// Real clients send from ephemeral ports (Linux: 32768–60999; IANA: 49152–65535).
+    public static let lowestUDPSourcePortAnswered: UInt16 = 1024
     public var counters = EchoCounters()
 
     public init(mac: MACAddress, ip: IPv4Address) {
@@ -50,6 +59,9 @@ public struct EchoResponder: Sendable {
         let toUs = isOurMAC(f, at: 0)
         let broadcast = (0..<6).allSatisfy { f.u8($0) == 0xff }
         guard toUs || broadcast else { return .drop(.notForUs) }
+        // Every reply goes to the frame's source MAC: a group address there would make one
+        // spoofed frame flood the segment.
+        guard Self.isUnicastMAC(f, at: 6) else { return .drop(.sourceMACNotUnicast) }
         switch etherType {
         case Self.etherTypeARP: return arp(f, length: length, capacity: capacity)
         case Self.etherTypeIPv4 where toUs: return ipv4(f, length: length, capacity: capacity)
@@ -92,6 +104,13 @@ public struct EchoResponder: Sendable {
         }
         guard f.u16(a + 6) == 1 else { return .drop(.arpNotRequest) }
         guard f.u32(a + 24) == ip.value else { return .drop(.arpOtherTarget) }
+        // The reply's Ethernet destination is the frame's source, and its ARP target is the
+        // sender hardware address: they must be the same unicast MAC, or a spoofed sender
+        // field sends our answer (and poisons a cache) somewhere the requester is not. RFC 826
+        // allows them to differ (proxy and bridge cases), but an echo server serves neither.
+        // Note: an ARP probe (RFC 5227, sender 0.0.0.0) is therefore not answered either.
+        guard (0..<6).allSatisfy({ f.u8(a + 8 + $0) == f.u8(6 + $0) }) else { return .drop(.arpBadSender) }
+        guard isUnicastHost(f.u32(a + 14)) else { return .drop(.arpBadSender) }
         // Reply: target = the sender; sender = us.
         f.set16(a + 6, 2)
         f.copy(from: a + 8, to: a + 18, count: 10)
@@ -116,8 +135,7 @@ public struct EchoResponder: Sendable {
         let fragment = f.u16(i + 6)
         guard fragment & 0x3fff == 0 else { return .drop(.ipFragment) }  // MF set or an offset
         guard f.u32(i + 16) == ip.value else { return .drop(.ipOtherDestination) }
-        let source = f.u32(i + 12)
-        guard source != 0, source != 0xffff_ffff, source >> 28 != 0xe else { return .drop(.ipBadSource) }
+        guard isUnicastHost(f.u32(i + 12)) else { return .drop(.ipBadSource) }
         let payload = i + 20
         let payloadLength = totalLength - 20
         switch f.u8(i + 9) {
@@ -161,6 +179,7 @@ public struct EchoResponder: Sendable {
             }
         }
         guard f.u16(u + 2) == Self.udpEchoPort else { return .drop(.udpOtherPort) }
+        guard f.u16(u) >= Self.lowestUDPSourcePortAnswered else { return .drop(.udpReservedSourcePort) }
         f.swap(u, u + 2, count: 2)
         f.swap(i + 12, i + 16, count: 4)  // the pseudo-header uses the reply's addresses
         f.set16(u + 6, 0)

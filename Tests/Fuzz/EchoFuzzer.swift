@@ -14,7 +14,7 @@
 import UIO
 
 let ourMAC = MACAddress(0x52, 0x54, 0x00, 0x12, 0x34, 0x56)
-let ourIP = IPv4Address(0xc000_0202)  // 192.0.2.2
+let ourIP = IPv4Address(0xc000_0202, prefixLength: 24)  // 192.0.2.2/24
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -46,6 +46,7 @@ func checkReply(_ r: [UInt8], request q: [UInt8], capacity: Int) {
     let broadcast = q[0..<6].allSatisfy { $0 == 0xff }
     require(toUs || broadcast, "replied to a frame for \(q[0..<6].map { hex($0, width: 2) })")
     require(Array(r[0..<6]) == Array(q[6..<12]), "reply not sent back to the requester's MAC")
+    require(r[0] & 1 == 0 && r[0..<6].contains { $0 != 0 }, "reply sent to a group or zero MAC \(r[0..<6].map { hex($0, width: 2) })")
     require(Array(r[6..<12]) == ourMAC.array, "reply's source MAC is not ours")
     if capacity >= 60 { require(r.count >= 60, "reply of \(r.count) bytes not padded to 60") }
     switch be16(r, 12) {
@@ -56,6 +57,8 @@ func checkReply(_ r: [UInt8], request q: [UInt8], capacity: Int) {
         require(be32(q, 38) == ourIP.value, "ARP reply for another address")
         require(Array(r[22..<28]) == ourMAC.array && be32(r, 28) == ourIP.value, "ARP reply's sender is not us")
         require(Array(r[32..<38]) == Array(q[22..<28]) && be32(r, 38) == be32(q, 28), "ARP reply's target is not the requester")
+        require(Array(q[22..<28]) == Array(q[6..<12]), "ARP reply to a request whose sender hardware address is not its Ethernet source")
+        require(isUnicastHostPer1122(be32(q, 28)), "ARP reply to sender address \(be32(q, 28))")
     case 0x0800:
         require(toUs, "IPv4 reply to a broadcast frame")
         require(r[14] == 0x45, "reply IP version/IHL \(r[14])")
@@ -65,6 +68,7 @@ func checkReply(_ r: [UInt8], request q: [UInt8], capacity: Int) {
         require(be32(r, 26) == ourIP.value, "reply's source IP is not ours")
         require(be32(q, 30) == ourIP.value, "replied to an IP packet for another address")
         require(be32(r, 30) == be32(q, 26), "reply not sent back to the requester's IP")
+        require(isUnicastHostPer1122(be32(r, 30)), "IPv4 reply to \(be32(r, 30)), which is not a unicast host")
         require(be16(r, 20) & 0x3fff == 0, "reply is a fragment")
         let payload = total - 20
         switch r[23] {
@@ -77,6 +81,7 @@ func checkReply(_ r: [UInt8], request q: [UInt8], capacity: Int) {
             require(Int(be16(r, 38)) == payload, "UDP length \(be16(r, 38)) in an IP payload of \(payload)")
             require(be16(r, 34) == 7 && be16(q, 36) == 7, "UDP reply not from port 7")
             require(be16(r, 36) == be16(q, 34), "UDP reply not to the requester's port")
+            require(be16(r, 36) >= 1024, "UDP reply to port \(be16(r, 36)), below 1024 (echo loops, amplification)")
             let pseudo = sum(r, 26, 8, initial: 17 + UInt32(payload))
             require(be16(r, 40) != 0 && sum(r, 34, payload, initial: pseudo) == 0xffff, "UDP reply checksum is wrong")
             require(Array(r[42..<(34 + payload)]) == Array(q[42..<(34 + payload)]), "UDP reply changed the data")
@@ -111,7 +116,14 @@ func withChecksumsFixed(_ input: [UInt8]) -> [UInt8] {
     return f
 }
 
-// MARK: Helpers (kept independent of InternetChecksum, which is under test)
+// MARK: Helpers (kept independent of InternetChecksum and SourceValidation, which are under test)
+
+/// RFC 1122 §3.2.1.3, for 192.0.2.2/24: not 0/8, 127/8, 224/4, 240/4, ourselves, nor
+/// 192.0.2.0 or 192.0.2.255.
+func isUnicastHostPer1122(_ a: UInt32) -> Bool {
+    let first = a >> 24
+    return first != 0 && first != 127 && first < 224 && a != ourIP.value && a != 0xc000_02ff && a != 0xc000_0200
+}
 
 func be16(_ b: [UInt8], _ at: Int) -> UInt16 { UInt16(b[at]) << 8 | UInt16(b[at + 1]) }
 func be32(_ b: [UInt8], _ at: Int) -> UInt32 { UInt32(be16(b, at)) << 16 | UInt32(be16(b, at + 2)) }

@@ -26,8 +26,10 @@ def eth(dst, src, ethertype, payload):
     return dst + src + struct.pack("!H", ethertype) + payload
 
 
-def arp_request(target_ip=OUR_IP, dst=BROADCAST, src=PEER_MAC, sender_ip=PEER_IP, op=1):
-    body = struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + src + sender_ip + b"\0" * 6 + target_ip
+def arp_request(target_ip=OUR_IP, dst=BROADCAST, src=PEER_MAC, sender_ip=PEER_IP, op=1, sender_mac=None):
+    """`src` is the Ethernet source, and the sender hardware address unless `sender_mac` is given."""
+    sender_mac = src if sender_mac is None else sender_mac
+    body = struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + sender_mac + sender_ip + b"\0" * 6 + target_ip
     return eth(dst, src, 0x0806, body)
 
 
@@ -52,12 +54,12 @@ def udp(data, sport=40000, dport=7, src=PEER_IP, dst=OUR_IP, checksum=True, leng
     return seg
 
 
-def ping_frame(data=b"", **kw):
-    return eth(OUR_MAC, PEER_MAC, 0x0800, ipv4(1, icmp_echo(data, **kw)))
+def ping_frame(data=b"", mac=PEER_MAC, src=PEER_IP, **kw):
+    return eth(OUR_MAC, mac, 0x0800, ipv4(1, icmp_echo(data, **kw), src=src))
 
 
-def udp_frame(data=b"", **kw):
-    return eth(OUR_MAC, PEER_MAC, 0x0800, ipv4(17, udp(data, **kw)))
+def udp_frame(data=b"", mac=PEER_MAC, src=PEER_IP, **kw):
+    return eth(OUR_MAC, mac, 0x0800, ipv4(17, udp(data, src=src, **kw), src=src))
 
 
 def seeds():
@@ -76,6 +78,15 @@ def seeds():
     yield "ip-options", eth(OUR_MAC, PEER_MAC, 0x0800, ipv4(1, icmp_echo(b"o"), ihl=6, options=b"\x01\x01\x01\x00"))
     yield "vlan-tagged", OUR_MAC + PEER_MAC + b"\x81\x00\x00\x05" + ping_frame(b"v")[12:]
     yield "runt", ping_frame()[:20]
+    # Spoofed senders: each is one mutation away from a reply that the invariants forbid.
+    yield "src-mac-broadcast-ping", ping_frame(b"s", mac=BROADCAST)
+    yield "src-mac-multicast-udp", udp_frame(b"s", mac=bytes.fromhex("01005e000001"))
+    yield "arp-sender-mismatch", arp_request(sender_mac=bytes.fromhex("020000000077"))
+    yield "arp-sender-zero-ip", arp_request(sender_ip=bytes(4))
+    yield "ip-source-directed-broadcast", ping_frame(b"b", src=bytes([192, 0, 2, 255]))
+    yield "ip-source-loopback", udp_frame(b"l", src=bytes([127, 0, 0, 1]))
+    yield "udp-source-port-chargen", udp_frame(b"c", sport=19)
+    yield "udp-source-port-zero", udp_frame(b"z", sport=0)
 
 
 def main():

@@ -24,9 +24,10 @@ enum FrameBuilder {
 
     static func ethernet(dst: [UInt8], src: [UInt8] = hostMAC, type: Int) -> [UInt8] { dst + src + be16(type) }
 
-    static func arpRequest(target: [UInt8] = serverIP, op: Int = 1) -> [UInt8] {
-        ethernet(dst: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], type: 0x0806)
-            + be16(1) + be16(0x0800) + [6, 4] + be16(op) + hostMAC + hostIP + [0, 0, 0, 0, 0, 0] + target
+    static func arpRequest(target: [UInt8] = serverIP, op: Int = 1, ethernetSource: [UInt8] = hostMAC,
+                           senderMAC: [UInt8] = hostMAC, senderIP: [UInt8] = hostIP) -> [UInt8] {
+        ethernet(dst: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], src: ethernetSource, type: 0x0806)
+            + be16(1) + be16(0x0800) + [6, 4] + be16(op) + senderMAC + senderIP + [0, 0, 0, 0, 0, 0] + target
             + [UInt8](repeating: 0, count: 18)
     }
 
@@ -60,7 +61,9 @@ enum FrameBuilder {
         return u
     }
 
-    static func toServer(_ ip: [UInt8]) -> [UInt8] { ethernet(dst: serverMAC.array, type: 0x0800) + ip }
+    static func toServer(_ ip: [UInt8], from source: [UInt8] = hostMAC) -> [UInt8] {
+        ethernet(dst: serverMAC.array, src: source, type: 0x0800) + ip
+    }
 }
 
 /// Runs the responder on a copy of `frame` in a 2 KiB buffer; returns the outcome and bytes.

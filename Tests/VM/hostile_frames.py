@@ -75,7 +75,11 @@ bad_ihl = bytearray(good_ip); bad_ihl[0] = 0x43
 bad_ver = bytearray(good_ip); bad_ver[0] = 0x65
 hostile["ip-bad-header"] = [eth(GUEST_MAC, with_ip_checksum_recomputed(bytes(bad_ihl), 12)),
                             eth(GUEST_MAC, with_ip_checksum_recomputed(bytes(bad_ver)))]
-hostile["ip-options"] = [eth(GUEST_MAC, ip(1, ping(), ihl=6, options=b"\x01\x01\x01\x00"))]
+record_route = b"\x07\x27\x04" + b"\0" * 36 + b"\x01"    # what `ping -R` sends: 9 slots, NOP pad
+timestamp = b"\x44\x0c\x05\x00" + b"\0" * 8                # `ping -T tsonly`, 2 slots
+hostile["ip-options"] = [eth(GUEST_MAC, ip(1, ping(), ihl=6, options=b"\x01\x01\x01\x00")),
+                         eth(GUEST_MAC, ip(1, ping(), ihl=15, options=record_route)),
+                         eth(GUEST_MAC, ip(1, ping(), ihl=8, options=timestamp))]
 hostile["ip-bad-length"] = [eth(GUEST_MAC, ip(1, ping(), total=1000)), eth(GUEST_MAC, ip(1, ping(), total=19))]
 bad_sum = bytearray(good_ip); bad_sum[10] ^= 0x5a
 hostile["ip-bad-checksum"] = [eth(GUEST_MAC, bytes(bad_sum))]
@@ -90,7 +94,25 @@ hostile["ip-fragment"] = [eth(GUEST_MAC, ip(17, udp(b"frag"), frag=0x2000)),    
                           eth(GUEST_MAC, ip(1, ping(), frag=0x2000))]
 hostile["arp-other-target"] = [mc.arp_request(target_ip=bytes([192, 0, 2, n]), src=HOST_MAC, sender_ip=HOST_IP)
                                for n in (1, 3, 99, 254)]
-hostile["ip-bad-source"] = [eth(GUEST_MAC, mc.ipv4(1, ping(), src=bytes([224, 0, 0, 5]), dst=GUEST_IP))]
+# Spoofed senders (RFC 1122 §3.2.1.3): replies would go to a group, to nobody, or loop.
+BAD_SOURCES = [bytes(a) for a in ([0, 0, 0, 0], [0, 1, 2, 3], [127, 0, 0, 1], [224, 0, 0, 5], [240, 0, 0, 1],
+                                  [255, 255, 255, 255], [192, 0, 2, 2], [192, 0, 2, 255], [192, 0, 2, 0])]
+hostile["ip-bad-source"] = ([eth(GUEST_MAC, mc.ipv4(1, ping(), src=a, dst=GUEST_IP)) for a in BAD_SOURCES]
+                            + [eth(GUEST_MAC, mc.ipv4(17, mc.udp(b"spoof", src=a, dst=GUEST_IP), src=a, dst=GUEST_IP))
+                               for a in BAD_SOURCES])
+GROUP_MACS = [b"\xff" * 6, bytes.fromhex("01005e000001"), bytes.fromhex("333300000001"), bytes(6)]
+hostile["src-mac-not-unicast"] = [
+    frame for m in GROUP_MACS for frame in (
+        GUEST_MAC + m + b"\x08\x00" + good_ip,
+        GUEST_MAC + m + b"\x08\x00" + ip(17, udp(b"group-src")),
+        mc.arp_request(src=m, sender_ip=HOST_IP))]
+hostile["arp-bad-sender"] = (
+    [mc.arp_request(src=HOST_MAC, sender_mac=bytes.fromhex("020000000077"), sender_ip=HOST_IP),   # mismatch
+     mc.arp_request(src=HOST_MAC, sender_mac=bytes.fromhex("01005e000001"), sender_ip=HOST_IP),   # multicast
+     mc.arp_request(src=HOST_MAC, sender_mac=b"\xff" * 6, sender_ip=HOST_IP)]                     # broadcast
+    + [mc.arp_request(src=HOST_MAC, sender_ip=a) for a in BAD_SOURCES])
+# Echo loops and amplification: no echo to a source port below 1024.
+hostile["udp-src-port-below-1024"] = [eth(GUEST_MAC, ip(17, udp(b"loop", sport=p))) for p in (0, 7, 13, 19, 37, 53, 123, 1023)]
 # Broadcast and multicast floods: IPv4 is answered only when sent to our MAC.
 bcast = eth(b"\xff" * 6, mc.ipv4(17, udp(b"bcast"), src=HOST_IP, dst=bytes([192, 0, 2, 255])))
 mcast = eth(bytes.fromhex("01005e000001"), mc.ipv4(17, udp(b"mcast"), src=HOST_IP, dst=bytes([224, 0, 0, 1])))

@@ -286,7 +286,7 @@ import UIO
 
         // Both halves of the 36-bit octet counters: 5 GiB more, as if long traffic had passed.
         a.model.withState { $0.stats.gotc += 5 << 30 }
-        b.model.withState { $0.stats.gorc += 5 << 30 }
+        b.model.withState { $0.stats.qbrc[0] += 5 << 30 }
         #expect(a.device.statistics().txBytes == wireBytes + 5 << 30)
         #expect(b.device.statistics().rxBytes == wireBytes + 5 << 30)
         #expect(a.model.faults.isEmpty && b.model.faults.isEmpty)

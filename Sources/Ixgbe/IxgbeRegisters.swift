@@ -203,7 +203,7 @@ public enum IXGBE {
     public static let DMATXCTL = 0x04A80
     /// Transmit Enable (bit 0).
     public static let DMATXCTL_TE: UInt32 = 0x0000_0001
-    // MARK: Security block (§8.2.3.26)
+    // MARK: Security block (SECRX registers, offsets as in Linux ixgbe_type.h)
 
     /// Security Rx Control: RX_DIS (bit 1) stops the security RX data path.
     public static let SECRXCTRL = 0x08D00
@@ -239,7 +239,7 @@ public enum IXGBE {
     /// The Ethernet FCS (CRC-32) that GOTC counts with every frame.
     public static let fcsSize: UInt64 = 4
     /// Missed Packets Count, one per packet buffer (0…7): frames for which the packet buffer
-    /// had no room (§8.2.3.23.4).
+    /// had no room (§8.2.3.23).
     @inlinable public static func MPC(_ n: Int) -> Int { 0x03FA0 + 4 * n }
     /// The 16 per-queue statistics counters; RQSMR maps queues to them (all to 0 at reset).
     public static let queueStatCounters = 16

@@ -189,7 +189,7 @@ extension IxgbeDeviceState {
         switch offset {
         case L.CTRL:
             if value & L.CTRL_RST_MASK != 0 {
-                // §4.2.1.6.1 and §5.2.5.3.2: before a software reset, the driver disables
+                // §5.2.5.3.2 (Master Disable): before a software reset, the driver disables
                 // receive and master access, and waits for STATUS.GIO to clear.
                 if masterEnabled {
                     record(.protocolViolation("CTRL.RST with PCIe master access still enabled (STATUS.GIO set): set CTRL.GIO_DIS and wait for STATUS.GIO to clear before a reset (§5.2.5.3.2), or DMA in flight hits memory being freed"))

@@ -47,37 +47,37 @@ struct IxgbeDeviceState {
     /// rule the receive counters follow: a packet counts as received once it has passed the
     /// filters and is placed in the packet buffer; it need not reach host memory.
     struct Statistics {
-        /// GPRC (§8.2.3.23.18): good packets received, those later dropped included. On the
+        /// GPRC (§8.2.3.23, 0x04074): good packets received, those later dropped included. On the
         /// 82599 it also counts missed packets (MPC) that never got into the packet buffer: a
         /// silicon quirk that Linux's and FreeBSD's `ixgbe_update_stats` undo ("hardware
         /// workaround, gprc counts missed packets").
         var gprc: UInt64 = 0
-        /// GPTC (§8.2.3.23.20): good packets transmitted.
+        /// GPTC (§8.2.3.23, 0x04080): good packets transmitted.
         var gptc: UInt64 = 0
-        /// GORC (§8.2.3.23.22–23): octets of the packets placed in the packet buffer, from the
+        /// GORC (§8.2.3.23, 0x04088/0x0408C): octets of the packets placed in the packet buffer, from the
         /// destination address through the CRC, but without the CRC when HLREG0.RXCRCSTRP
         /// strips it (DPDK's ixgbe PMD: "RX byte count not including CRC bytes when CRC strip
         /// is enabled"). Missed packets add nothing.
         var gorc: UInt64 = 0
-        /// GOTC (§8.2.3.23.24–25): octets transmitted, CRC included (TX inserts it).
+        /// GOTC (§8.2.3.23, 0x04090/0x04094): octets transmitted, CRC included (TX inserts it).
         var gotc: UInt64 = 0
         /// What a read of GORCL/GOTCL reported, so the matching high read clears exactly that.
         var gorcLatched: UInt64?
         var gotcLatched: UInt64?
-        /// ROC (§8.2.3.23.33): oversize frames.
+        /// ROC (§8.2.3.23, 0x040AC): oversize frames.
         var roc: UInt64 = 0
-        /// MPC(n) (§8.2.3.23.4): packets missed for lack of packet-buffer space, which is what a
+        /// MPC(n) (§8.2.3.23, 0x03FA0 + 4n): packets missed for lack of packet-buffer space, which is what a
         /// full ring without SRRCTL.DROP_EN leads to. The model has one packet buffer (0).
         var mpc = [UInt64](repeating: 0, count: L.PACKET_BUFFERS)
-        /// QPRC(n) (§8.2.3.23.74): packets a queue wrote to host memory, per RQSMR counter.
+        /// QPRC(n) (§8.2.3.23, 0x01030 + 0x40n): packets a queue wrote to host memory, per RQSMR counter.
         var qprc = [UInt64](repeating: 0, count: L.QUEUE_STAT_COUNTERS)
-        /// QBRC(n) (§8.2.3.23.75–76): their octets, CRC as for GORC.
+        /// QBRC(n) (§8.2.3.23, 0x01034/0x01038 + 0x40n): their octets, CRC as for GORC.
         var qbrc = [UInt64](repeating: 0, count: L.QUEUE_STAT_COUNTERS)
         var qbrcLatched = [UInt64?](repeating: nil, count: L.QUEUE_STAT_COUNTERS)
-        /// QPRDC(n) (§8.2.3.23.77): packets a queue with SRRCTL.DROP_EN dropped because it had
+        /// QPRDC(n) (§8.2.3.23, 0x01430 + 0x40n): packets a queue with SRRCTL.DROP_EN dropped because it had
         /// no free descriptor. They are not missed packets: MPC does not count them.
         var qprdc = [UInt64](repeating: 0, count: L.QUEUE_STAT_COUNTERS)
-        /// QPTC(n) (§8.2.3.23.78): packets transmitted per TQSM counter.
+        /// QPTC(n) (§8.2.3.23, 0x06030 + 0x40n): packets transmitted per TQSM counter.
         var qptc = [UInt64](repeating: 0, count: L.QUEUE_STAT_COUNTERS)
     }
 

@@ -140,7 +140,7 @@ public enum IxgbeModelLayout {
     public static let HLREG0_DEFAULT: UInt32 = HLREG0_TXCRCEN | HLREG0_RXCRCSTRP | HLREG0_TXPADEN
     public static let AUTOC = 0x042A0
     public static let AUTOC_AN_RESTART: UInt32 = 1 << 12
-    /// Link Mode Select, bits 15:13 (§8.2.3.22.19): 001b 10G parallel (XAUI/CX4/KX4 without
+    /// Link Mode Select, bits 15:13 (AUTOC, §8.2.3.22): 001b 10G parallel (XAUI/CX4/KX4 without
     /// AN), 011b 10G serial (SFI), 100b KX4/KX/KR backplane auto-negotiation.
     public static let AUTOC_LMS_MASK: UInt32 = 0x7 << 13
     public static let AUTOC_LMS_1G_AN: UInt32 = 0x2 << 13
@@ -188,7 +188,7 @@ public enum IxgbeModelLayout {
     public static let RTTDCS = 0x04900
     public static let DTXMXSZRQ = 0x08100
 
-    // MARK: Security block (§8.2.3.26): the RX path the 82599 errata sequence disables
+    // MARK: Security block: the RX path the 82599 errata sequence disables
 
     public static let SECRXCTRL = 0x08D00
     /// Disable the security RX path (bit 1): receive data stop at the security block.
@@ -212,10 +212,10 @@ public enum IxgbeModelLayout {
     public static let ROC = 0x040AC
     public static func MPC(_ n: Int) -> Int { 0x03FA0 + 4 * n }
     public static func QPRC(_ n: Int) -> Int { 0x01030 + 0x40 * n }
-    /// Queue bytes received, 36 bits in two registers (§8.2.3.23.74–75).
+    /// Queue bytes received, 36 bits in two registers (§8.2.3.23).
     public static func QBRC_L(_ n: Int) -> Int { 0x01034 + 0x40 * n }
     public static func QBRC_H(_ n: Int) -> Int { 0x01038 + 0x40 * n }
-    /// Queue packets received drop count (§8.2.3.23.76): frames SRRCTL.DROP_EN dropped.
+    /// Queue packets received drop count (§8.2.3.23): frames SRRCTL.DROP_EN dropped.
     public static func QPRDC(_ n: Int) -> Int { 0x01430 + 0x40 * n }
     public static func QPTC(_ n: Int) -> Int { 0x06030 + 0x40 * n }
     public static let QUEUE_STAT_COUNTERS = 16

@@ -12,6 +12,8 @@ import Glibc
 struct IxgbeController<Registers: RegisterAccess> {
     @usableFromInline let registers: Registers
     let family: IxgbeFamily
+    /// The PCI device ID, which says how the board is wired (SFP+, backplane, CX4...).
+    let deviceID: UInt16
     /// "ixgbe 0000:01:00.0", for error messages.
     let name: String
 
@@ -20,19 +22,62 @@ struct IxgbeController<Registers: RegisterAccess> {
 
     // MARK: §4.6.3 Initialization sequence: reset
 
-    /// §4.6.3.1 and §4.6.3.2: masks every interrupt, issues a global reset (CTRL.RST with
-    /// CTRL.LNK_RST), waits for it to self-clear, waits 10 ms and masks interrupts again,
-    /// since the reset restores their defaults.
+    /// §4.6.3.1 and §4.6.3.2 after the stop sequence: a global reset (CTRL.RST with
+    /// CTRL.LNK_RST), wait for it to self-clear, let the device settle for 50 ms (as Linux's
+    /// `ixgbe_reset_hw_82599` does), and mask interrupts again, since the reset restores
+    /// their defaults. The reset is how the driver takes over a device a crashed process left
+    /// running, so it is preceded by `stopAdapter`: with DMA in flight, a reset alone can
+    /// leave the PCIe bus with requests the device no longer completes.
     func resetAndMaskInterrupts() throws {
+        let masterDisabled = stopAdapter()
+        try globalReset()
+        // §5.2.5.3.2: if master requests were still pending, a second reset clears whatever
+        // their completions did to the device after the first (Linux does the same).
+        if !masterDisabled { try globalReset() }
         disableInterrupts()
-        registers.write32(IXGBE.CTRL, IXGBE.CTRL_RST_MASK)
+    }
+
+    private func globalReset() throws {
+        registers.write32(IXGBE.CTRL, registers.read32(IXGBE.CTRL) | IXGBE.CTRL_RST_MASK)
         // §4.6.3.2: no register access for 1 ms after setting CTRL.RST.
         sleep(.milliseconds(1))
         guard waitUntil(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.CTRL) & IXGBE.CTRL_RST_MASK == 0 }) else {
             throw UIOError.device("\(name): CTRL.RST did not self-clear within \(Self.hardwareTimeout) of a global reset (82599 datasheet §4.6.3.2); check the device with `uioctl status`, or power-cycle it")
         }
-        sleep(.milliseconds(10))
+        sleep(Self.resetSettleTime)
+    }
+
+    /// How long the device is left alone after a reset (Linux: 50 ms).
+    static var resetSettleTime: Duration { .milliseconds(50) }
+
+    /// Linux's stop-adapter path (`ixgbe_stop_adapter_generic`), then the master disable of
+    /// §5.2.5.3.2: receive off, interrupts masked and their causes cleared, every TX queue
+    /// stopped with a write-back flush (TXDCTL.SWFLSH), every RX queue disabled, and once
+    /// they read back disabled, CTRL.GIO_DIS until STATUS.GIO says no master request is
+    /// pending. All 128 queues: a previous owner may have used any of them. Returns false
+    /// if master requests were still pending when the wait ran out.
+    func stopAdapter() -> Bool {
+        registers.clearBits32(IXGBE.RXCTRL, IXGBE.RXCTRL_RXEN)
         disableInterrupts()
+        _ = registers.read32(IXGBE.EICR)
+        for q in 0..<IXGBE.hardwareQueues { registers.write32(IXGBE.TXDCTL(q), IXGBE.TXDCTL_SWFLSH) }
+        for q in 0..<IXGBE.hardwareQueues {
+            let rxdctl = registers.read32(IXGBE.RXDCTL(q))
+            registers.write32(IXGBE.RXDCTL(q), rxdctl & ~IXGBE.RXDCTL_ENABLE | IXGBE.RXDCTL_SWFLSH)
+        }
+        // Linux sleeps 1–2 ms here; the queues report when they have stopped, so wait for that.
+        sleep(.milliseconds(1))
+        _ = waitUntil(timeout: Self.hardwareTimeout) {
+            (0..<IXGBE.hardwareQueues).allSatisfy { q in
+                registers.read32(IXGBE.RXDCTL(q)) & IXGBE.RXDCTL_ENABLE == 0
+                    && registers.read32(IXGBE.TXDCTL(q)) & IXGBE.TXDCTL_ENABLE == 0
+            }
+        }
+        registers.setBits32(IXGBE.CTRL, IXGBE.CTRL_GIO_DIS)
+        // Linux polls 800 times 100 µs.
+        return waitUntil(timeout: .milliseconds(80), interval: .microseconds(100)) {
+            registers.read32(IXGBE.STATUS) & IXGBE.STATUS_GIO == 0
+        }
     }
 
     /// §4.6.3: waits for the EEPROM auto-read (EEC.ARD) and for the DMA init cycle
@@ -53,13 +98,15 @@ struct IxgbeController<Registers: RegisterAccess> {
 
     // MARK: §4.6.4 Link
 
-    /// §4.6.4.2 (as ixy does): 10 Gb/s serial link mode with the XAUI PMA/PMD, then restart
-    /// auto-negotiation. The X540's copper PHY negotiates by itself, so AUTOC stays as it is.
+    /// §4.6.4: an SFP+ port gets 10 Gb/s serial (SFI) link mode and an auto-negotiation
+    /// restart, every other AUTOC bit as the EEPROM loaded it (Linux
+    /// `ixgbe_setup_sfp_modules_82599` sets LMS to 10G serial the same way). KX4, KR, CX4,
+    /// backplane and XAUI boards keep the link mode their EEPROM gave, which is what their
+    /// wiring needs, and the link comes up by itself after the reset. The X540's copper PHY
+    /// negotiates by itself.
     func initLink() {
-        guard family == .i82599 else { return }
-        let autoc = registers.read32(IXGBE.AUTOC)
-        let mode = (autoc & ~IXGBE.AUTOC_LMS_MASK & ~IXGBE.AUTOC_10G_PMA_PMD_MASK)
-            | IXGBE.AUTOC_LMS_10G_SERIAL | IXGBE.AUTOC_10G_XAUI
+        guard family == .i82599, IxgbeFamily.sfpDeviceIDs.contains(deviceID) else { return }
+        let mode = registers.read32(IXGBE.AUTOC) & ~IXGBE.AUTOC_LMS_MASK | IXGBE.AUTOC_LMS_10G_SERIAL
         registers.write32(IXGBE.AUTOC, mode)
         registers.write32(IXGBE.AUTOC, mode | IXGBE.AUTOC_AN_RESTART)
     }
@@ -90,17 +137,30 @@ struct IxgbeController<Registers: RegisterAccess> {
         _ = readStatistics()
     }
 
-    /// The counters since the last read: good packets and octets both ways (octets as the
-    /// device counts them, FCS included), and missed packets (no free descriptor) summed
-    /// over the 8 packet buffers.
+    /// The counters since the last read (§8.2.3.23).
+    ///
+    /// Receive comes from the 16 per-queue counters, which count what reached host memory,
+    /// as DPDK's ixgbe PMD reports it: GPRC and GORC count every frame placed in the packet
+    /// buffer, those a queue then dropped included, and on the 82599 GPRC counts even the
+    /// missed packets that never got there (Linux subtracts MPC from it). QBRC leaves out the
+    /// CRC the device strips. Dropped frames are the missed ones (MPC, per packet buffer)
+    /// and those the queues dropped for lack of descriptors (QPRDC, with SRRCTL.DROP_EN,
+    /// which this driver sets), which MPC does not count. Transmit comes from GPTC and GOTC,
+    /// octets with the CRC.
     func readStatistics() -> DeviceStatistics {
         var s = DeviceStatistics()
-        s.rxPackets = UInt64(registers.read32(IXGBE.GPRC))
-        s.txPackets = UInt64(registers.read32(IXGBE.GPTC))
-        // Low half first: reading the high half is what clears the 36-bit counter.
-        s.rxBytes = registers.read64(IXGBE.GORCL)
-        s.txBytes = registers.read64(IXGBE.GOTCL)
+        for n in 0..<IXGBE.queueStatCounters {
+            s.rxPackets &+= UInt64(registers.read32(IXGBE.QPRC(n)))
+            // Low half first: reading the high half is what clears the 36-bit counter.
+            s.rxBytes &+= registers.read64(IXGBE.QBRC_L(n))
+            s.rxDropped &+= UInt64(registers.read32(IXGBE.QPRDC(n)))
+        }
         for n in 0..<8 { s.rxDropped &+= UInt64(registers.read32(IXGBE.MPC(n))) }
+        s.txPackets = UInt64(registers.read32(IXGBE.GPTC))
+        s.txBytes = registers.read64(IXGBE.GOTCL)
+        // Read to clear, though unused: they stick at their maximum rather than wrap.
+        _ = registers.read32(IXGBE.GPRC)
+        _ = registers.read64(IXGBE.GORCL)
         return s
     }
 
@@ -112,9 +172,11 @@ struct IxgbeController<Registers: RegisterAccess> {
         registers.clearBits32(IXGBE.RXCTRL, IXGBE.RXCTRL_RXEN)
         registers.write32(IXGBE.RXPBSIZE(0), IXGBE.RXPBSIZE_128KB)
         for n in 1..<8 { registers.write32(IXGBE.RXPBSIZE(n), 0) }
-        // §4.6.7: HLREG0.RXCRCSTRP and RDRXCTL.CRCSTRIP must agree.
+        // §4.6.7: HLREG0.RXCRCSTRP and RDRXCTL.CRCSTRIP must agree. §8.2.3.8.8: software
+        // clears RDRXCTL.RSCFRSTSIZE (0x8 at reset) and sets RSCACKC and FCOE_WRFIX (0).
         registers.setBits32(IXGBE.HLREG0, IXGBE.HLREG0_RXCRCSTRP)
-        registers.setBits32(IXGBE.RDRXCTL, IXGBE.RDRXCTL_CRCSTRIP)
+        let rdrxctl = registers.read32(IXGBE.RDRXCTL) & ~IXGBE.RDRXCTL_RSCFRSTSIZE
+        registers.write32(IXGBE.RDRXCTL, rdrxctl | IXGBE.RDRXCTL_CRCSTRIP | IXGBE.RDRXCTL_RSCACKC | IXGBE.RDRXCTL_FCOE_WRFIX)
         registers.setBits32(IXGBE.FCTRL, IXGBE.FCTRL_BAM)
     }
 
@@ -137,10 +199,19 @@ struct IxgbeController<Registers: RegisterAccess> {
         registers.clearBits32(IXGBE.DCA_RXCTRL(q), IXGBE.DCA_RXCTRL_RESERVED_BIT12)
     }
 
-    /// The end of §4.6.7: CTRL_EXT.NS_DIS (no snoop off), then receive on.
+    /// The end of §4.6.7: CTRL_EXT.NS_DIS (no snoop off), then receive on through the 82599
+    /// errata sequence (Linux `ixgbe_enable_rx_dma_82599`): with traffic arriving, setting
+    /// RXCTRL.RXEN can hang the RX DMA unless the security RX path is stopped (SECRXCTRL.
+    /// RX_DIS) and drained (SECRXSTAT.SECRX_RDY) first; then the path is restarted.
     func enableRX() {
         registers.setBits32(IXGBE.CTRL_EXT, IXGBE.CTRL_EXT_NS_DIS)
+        registers.setBits32(IXGBE.SECRXCTRL, IXGBE.SECRXCTRL_RX_DIS)
+        // Linux waits up to 40 ms and goes on either way (the bit is only informational then).
+        _ = waitUntil(timeout: .milliseconds(40)) {
+            registers.read32(IXGBE.SECRXSTAT) & IXGBE.SECRXSTAT_SECRX_RDY != 0
+        }
         registers.setBits32(IXGBE.RXCTRL, IXGBE.RXCTRL_RXEN)
+        registers.clearBits32(IXGBE.SECRXCTRL, IXGBE.SECRXCTRL_RX_DIS)
     }
 
     /// §4.6.7.1: enables a queue whose ring is already filled, waits for RXDCTL.ENABLE to
@@ -218,15 +289,13 @@ struct IxgbeController<Registers: RegisterAccess> {
 
     // MARK: Shutdown
 
-    /// Queues off, interrupts masked, global reset: afterwards the device does no DMA.
-    func stop(rxQueues: Int, txQueues: Int) {
-        for q in 0..<rxQueues { registers.clearBits32(IXGBE.RXDCTL(q), IXGBE.RXDCTL_ENABLE) }
-        for q in 0..<txQueues { registers.clearBits32(IXGBE.TXDCTL(q), IXGBE.TXDCTL_ENABLE) }
-        disableInterrupts()
-        registers.write32(IXGBE.CTRL, IXGBE.CTRL_RST_MASK)
-        sleep(.milliseconds(1))
-        _ = waitUntil(timeout: Self.hardwareTimeout) { registers.read32(IXGBE.CTRL) & IXGBE.CTRL_RST_MASK == 0 }
-        sleep(.milliseconds(10))
+    /// The stop sequence and a global reset, as at init: afterwards the device does no DMA.
+    /// Nothing is thrown: a reset that does not complete is all that could go wrong, and the
+    /// caller clears Bus Master next anyway.
+    func stop() {
+        let masterDisabled = stopAdapter()
+        try? globalReset()
+        if !masterDisabled { try? globalReset() }
         disableInterrupts()
     }
 

@@ -20,20 +20,20 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     public private(set) var link: LinkStatus
     /// Totals of the device's read-to-clear counters.
     @usableFromInline var counters = DeviceStatistics()
-    /// Totals of GORC and GOTC as the device counts them: with the 4-byte FCS of each frame.
-    @usableFromInline var octetsReceived: UInt64 = 0
+    /// Total of GOTC as the device counts it: with the 4-byte FCS of each frame.
     @usableFromInline var octetsTransmitted: UInt64 = 0
     private var isShutDown = false
 
     public var driverName: String { "ixgbe" }
 
-    /// Initialises the device following 82599 datasheet §4.6.3 to §4.6.8, starting with a
-    /// global reset so that a device left running by a crashed process stops its DMA before
-    /// new rings are given. Waits up to `configuration.linkTimeout` for the link.
+    /// Initialises the device following 82599 datasheet §4.6.3 to §4.6.8, starting with the
+    /// stop sequence and a global reset so that a device left running by a crashed process
+    /// stops its DMA before new rings are given. Waits up to `configuration.linkTimeout` for
+    /// the link.
     public init(function: consuming Function, allocator: Allocator, configuration: Configuration = .init()) throws {
         let family = try IxgbeFamily.require(vendor: function.vendorID, device: function.deviceID)
         try configuration.validate()
-        let controller = IxgbeController(registers: try function.mapBAR(0), family: family,
+        let controller = IxgbeController(registers: try function.mapBAR(0), family: family, deviceID: function.deviceID,
                                          name: "ixgbe \(function.address)")
         // §4.6.3: reset, then wait for the NVM and the DMA engine.
         try controller.resetAndMaskInterrupts()
@@ -65,7 +65,7 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
             controller.enableRX()
             for q in 0..<txCount { try controller.startTXQueue(q) }
         } catch {
-            controller.stop(rxQueues: rxCount, txQueues: txCount)
+            controller.stop()
             try? function.disableDMA()
             Self.release(rx: rx, rxCount: rxCount, tx: tx, txCount: txCount, allocator: allocator)
             throw error
@@ -224,9 +224,15 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
 
     // MARK: Interrupts
 
-    /// EIMS: unmasks the EICR cause bit IVAR maps queue `queue` to.
+    /// Clears the queue's EICR cause, then unmasks it (EIMS). Frames that arrived while the
+    /// cause was masked (a busy period of polling) left it set; unmasked as it is, it would
+    /// end the next sleep at once. Writing 1 clears an EICR bit (§8.2.3.5.1). A frame that
+    /// arrives between the clear and the unmask is not lost: the caller checks
+    /// `hasPendingReceive` after enabling, before it sleeps.
     public mutating func enableInterrupt(queue: Int) {
-        controller.registers.write32(IXGBE.EIMS, 1 << UInt32(queue & 15))
+        let cause: UInt32 = 1 << UInt32(queue & 15)
+        controller.registers.write32(IXGBE.EICR, cause)
+        controller.registers.write32(IXGBE.EIMS, cause)
     }
 
     /// EIMC: masks it again. With 16 queues or more, queues q and q + 16 share a cause bit.
@@ -258,21 +264,21 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     ///
     /// Bytes are frame bytes without the FCS, as every swift-uio driver counts them (virtio
     /// has no FCS; the forwarder adds 24 bytes of preamble, gap and FCS per frame for the
-    /// wire rate). GORC and GOTC count "from the Destination Address field through the CRC
-    /// field, inclusively", 4 bytes a frame more, over the same good frames as GPRC and
-    /// GPTC, so the driver takes 4 bytes per counted frame off the totals. A frame shorter
-    /// than 60 bytes counts as sent padded to 60 (HLREG0.TXPADEN), as it went on the wire.
+    /// wire rate). The receive octet counters leave out the FCS the device strips; GOTC
+    /// counts "from the Destination Address field through the CRC field, inclusively", 4
+    /// bytes a frame more over the same frames as GPTC, so the driver takes 4 bytes per sent
+    /// frame off. A frame shorter than 60 bytes counts as sent padded to 60
+    /// (HLREG0.TXPADEN), as it went on the wire.
     public mutating func statistics() -> DeviceStatistics {
         let delta = controller.readStatistics()
         counters.rxPackets &+= delta.rxPackets
+        counters.rxBytes &+= delta.rxBytes
+        counters.rxDropped &+= delta.rxDropped
         counters.txPackets &+= delta.txPackets
-        octetsReceived &+= delta.rxBytes
         octetsTransmitted &+= delta.txBytes
         // On the totals, not on each delta: a frame counted between the packet and the octet
         // reads shows in one delta and not the other, but never makes a total go backwards.
-        counters.rxBytes = octetsReceived &- min(octetsReceived, IXGBE.fcsSize &* counters.rxPackets)
         counters.txBytes = octetsTransmitted &- min(octetsTransmitted, IXGBE.fcsSize &* counters.txPackets)
-        counters.rxDropped &+= delta.rxDropped
         return counters
     }
 
@@ -287,8 +293,8 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
 
     // MARK: Shutdown
 
-    /// Queues off, interrupts masked, device reset (it stops all DMA), then frees rings and
-    /// buffers.
+    /// Receive, queues and interrupts off, PCIe master access disabled and drained, device
+    /// reset (it stops all DMA), then frees rings and buffers.
     public mutating func shutdown() {
         guard !isShutDown else { return }
         isShutDown = true
@@ -296,7 +302,7 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     }
 
     private func stopAndRelease() {
-        controller.stop(rxQueues: rxQueueCount, txQueues: txQueueCount)
+        controller.stop()
         try? function.disableDMA()
         Self.release(rx: rxQueues, rxCount: rxQueueCount, tx: txQueues, txCount: txQueueCount, allocator: allocator)
     }

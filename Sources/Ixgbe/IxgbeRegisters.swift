@@ -10,6 +10,9 @@ public enum IXGBE {
 
     /// Device Control.
     public static let CTRL = 0x00000
+    /// PCIe master disable ("GIO Master Disable", bit 2): the device issues no new master
+    /// requests; STATUS.GIO clears once none is pending (§5.2.5.3.2).
+    public static let CTRL_GIO_DIS: UInt32 = 0x0000_0004
     /// Link reset: resets the MAC-PHY link (§8.2.3.1.1, bit 3).
     public static let CTRL_LNK_RST: UInt32 = 0x0000_0008
     /// Device reset: a global reset of the whole port, self-clearing (§8.2.3.1.1, bit 26).
@@ -17,6 +20,8 @@ public enum IXGBE {
     public static let CTRL_RST_MASK: UInt32 = CTRL_LNK_RST | CTRL_RST
     /// Device Status.
     public static let STATUS = 0x00008
+    /// GIO Master Enable Status (§8.2.3.1.2, bit 19): master requests may still be issued.
+    public static let STATUS_GIO: UInt32 = 0x0008_0000
     /// Extended Device Control.
     public static let CTRL_EXT = 0x00018
     /// No Snoop Disable (§8.2.3.1.3, bit 16).
@@ -82,6 +87,11 @@ public enum IXGBE {
     /// Receive Descriptor Control.
     @inlinable public static func RXDCTL(_ n: Int) -> Int { RDBAL(n) + 0x28 }
     public static let RXDCTL_ENABLE: UInt32 = 0x0200_0000
+    /// Descriptor write-back flush (bit 26), set with ENABLE cleared to stop a queue.
+    public static let RXDCTL_SWFLSH: UInt32 = 0x0400_0000
+    /// Queues in the device (RX 64…127 in the second register block), all of which the stop
+    /// sequence turns off: a previous owner may have used any of them.
+    public static let hardwareQueues = 128
 
     /// Split and Replication Receive Control: 0…15 at 0x2100, then in the queue block.
     @inlinable public static func SRRCTL(_ n: Int) -> Int {
@@ -108,6 +118,12 @@ public enum IXGBE {
     public static let RDRXCTL_CRCSTRIP: UInt32 = 0x0000_0002
     /// DMA init cycle done (bit 3).
     public static let RDRXCTL_DMAIDONE: UInt32 = 0x0000_0008
+    /// RSC first packet size, bits 21:17: resets to 0x8; §8.2.3.8.8 asks software for 0.
+    public static let RDRXCTL_RSCFRSTSIZE: UInt32 = 0x003E_0000
+    /// RSC ACK coalescing (bit 25) and FCoE write fix (bit 26): reset to 0, and §8.2.3.8.8
+    /// asks software to set both (Linux `ixgbe_setup_rdrxctl` does for the 82599 and X540).
+    public static let RDRXCTL_RSCACKC: UInt32 = 0x0200_0000
+    public static let RDRXCTL_FCOE_WRFIX: UInt32 = 0x0400_0000
 
     /// Receive Control.
     public static let RXCTRL = 0x03000
@@ -150,6 +166,7 @@ public enum IXGBE {
     /// Link Mode Select, bits 15:13.
     public static let AUTOC_LMS_MASK: UInt32 = 0x7 << 13
     public static let AUTOC_LMS_10G_SERIAL: UInt32 = 0x3 << 13
+    public static let AUTOC_LMS_1G_AN: UInt32 = 0x2 << 13
     /// 10G PMA/PMD for parallel interfaces, bits 8:7.
     public static let AUTOC_10G_PMA_PMD_MASK: UInt32 = 0x0000_0180
     public static let AUTOC_10G_XAUI: UInt32 = 0x0 << 7
@@ -177,6 +194,8 @@ public enum IXGBE {
     /// Transmit Descriptor Control.
     @inlinable public static func TXDCTL(_ n: Int) -> Int { TDBAL(n) + 0x28 }
     public static let TXDCTL_ENABLE: UInt32 = 0x0200_0000
+    /// Descriptor write-back flush (bit 26): written alone, it stops the queue and flushes.
+    public static let TXDCTL_SWFLSH: UInt32 = 0x0400_0000
     /// PTHRESH bits 6:0, HTHRESH 14:8, WTHRESH 22:16.
     public static let TXDCTL_THRESHOLD_MASK: UInt32 = 0x7F | 0x7F << 8 | 0x7F << 16
 
@@ -184,6 +203,15 @@ public enum IXGBE {
     public static let DMATXCTL = 0x04A80
     /// Transmit Enable (bit 0).
     public static let DMATXCTL_TE: UInt32 = 0x0000_0001
+    // MARK: Security block (SECRX registers, offsets as in Linux ixgbe_type.h)
+
+    /// Security Rx Control: RX_DIS (bit 1) stops the security RX data path.
+    public static let SECRXCTRL = 0x08D00
+    public static let SECRXCTRL_RX_DIS: UInt32 = 0x0000_0002
+    /// Security Rx Status: SECRX_RDY (bit 0), the path is stopped and empty.
+    public static let SECRXSTAT = 0x08D04
+    public static let SECRXSTAT_SECRX_RDY: UInt32 = 0x0000_0001
+
     /// DMA Tx TCP Max Allow Size Requests: MAX_BYTES_NUM_REQ, bits 11:0.
     public static let DTXMXSZRQ = 0x08100
     public static let DTXMXSZRQ_MAX: UInt32 = 0x0000_0FFF
@@ -201,17 +229,27 @@ public enum IXGBE {
     public static let GPRC = 0x04074
     /// Good Packets Transmitted Count.
     public static let GPTC = 0x04080
-    /// Good Octets Received Count, low 32 bits then high 4 (read low first). The good octet
-    /// counters count from the destination address through the CRC: the FCS included, even
-    /// when the receive side strips it (HLREG0.RXCRCSTRP).
+    /// Good Octets Received Count, low 32 bits then high 4 (read low first). Without the CRC
+    /// when HLREG0.RXCRCSTRP strips it (DPDK's ixgbe PMD relies on this).
     public static let GORCL = 0x04088
     public static let GORCH = 0x0408C
-    /// Good Octets Transmitted Count.
+    /// Good Octets Transmitted Count: from the destination address through the CRC.
     public static let GOTCL = 0x04090
     public static let GOTCH = 0x04094
-    /// The Ethernet FCS (CRC-32) that GORC and GOTC count with every frame.
+    /// The Ethernet FCS (CRC-32) that GOTC counts with every frame.
     public static let fcsSize: UInt64 = 4
-    /// Missed Packets Count, one per packet buffer (0…7).
+    /// Missed Packets Count, one per packet buffer (0…7): frames for which the packet buffer
+    /// had no room (§8.2.3.23).
     @inlinable public static func MPC(_ n: Int) -> Int { 0x03FA0 + 4 * n }
+    /// The 16 per-queue statistics counters; RQSMR maps queues to them (all to 0 at reset).
+    public static let queueStatCounters = 16
+    /// Queue Packets Received Count: frames written to host memory.
+    @inlinable public static func QPRC(_ n: Int) -> Int { 0x01030 + 0x40 * n }
+    /// Queue Bytes Received Count, 36 bits, low then high (CRC as for GORC).
+    @inlinable public static func QBRC_L(_ n: Int) -> Int { 0x01034 + 0x40 * n }
+    @inlinable public static func QBRC_H(_ n: Int) -> Int { 0x01038 + 0x40 * n }
+    /// Queue Packets Received Drop Count: frames a queue with SRRCTL.DROP_EN dropped for
+    /// lack of descriptors, which MPC does not count.
+    @inlinable public static func QPRDC(_ n: Int) -> Int { 0x01430 + 0x40 * n }
 }
 // swiftlint:enable identifier_name

@@ -6,7 +6,8 @@ import Glibc
 
 /// Just enough of an 82599 for the driver's init to finish: a register file where CTRL.RST
 /// clears itself, EEC.ARD and RDRXCTL.DMAIDONE are always set, queue enables read back as
-/// written, the link is up at 10 Gb/s, and EICR and the statistics are read-to-clear.
+/// written, STATUS.GIO reads clear, SECRXSTAT.SECRX_RDY follows SECRXCTRL.RX_DIS at once,
+/// the link is up at 10 Gb/s, and EICR and the statistics are read-to-clear.
 /// Not a device model: descriptors are written by the tests themselves.
 final class FakeRegisters: RegisterAccess {
     var values: [Int: UInt32] = [:]
@@ -19,7 +20,8 @@ final class FakeRegisters: RegisterAccess {
     var resetSticks = false
 
     static let readToClear: Set<Int> = Set([IXGBE.EICR, IXGBE.GPRC, IXGBE.GPTC, IXGBE.GORCL, IXGBE.GORCH,
-                                            IXGBE.GOTCL, IXGBE.GOTCH] + (0..<8).map { IXGBE.MPC($0) })
+                                            IXGBE.GOTCL, IXGBE.GOTCH] + (0..<8).map { IXGBE.MPC($0) }
+                                           + (0..<16).flatMap { [IXGBE.QPRC($0), IXGBE.QBRC_L($0), IXGBE.QBRC_H($0), IXGBE.QPRDC($0)] })
 
     init() {
         values[IXGBE.LINKS] = IXGBE.LINKS_UP | IXGBE.LINKS_SPEED_10G_82599
@@ -44,6 +46,8 @@ final class FakeRegisters: RegisterAccess {
         switch offset {
         case IXGBE.EEC: value |= IXGBE.EEC_ARD
         case IXGBE.RDRXCTL: value |= IXGBE.RDRXCTL_DMAIDONE
+        case IXGBE.SECRXSTAT:
+            value = (values[IXGBE.SECRXCTRL] ?? 0) & IXGBE.SECRXCTRL_RX_DIS != 0 ? IXGBE.SECRXSTAT_SECRX_RDY : 0
         case IXGBE.EIMS: value = interruptMask
         default: break
         }
@@ -56,7 +60,16 @@ final class FakeRegisters: RegisterAccess {
         switch offset {
         case IXGBE.CTRL:
             if value & IXGBE.CTRL_RST != 0 { resetCount += 1 }
-            values[offset] = resetSticks ? value : value & ~IXGBE.CTRL_RST_MASK
+            if value & IXGBE.CTRL_RST_MASK != 0, !resetSticks {
+                // A reset clears CTRL (GIO_DIS included) and the queue controls.
+                values[offset] = 0
+                for q in 0..<IXGBE.hardwareQueues {
+                    values[IXGBE.RXDCTL(q)] = nil
+                    values[IXGBE.TXDCTL(q)] = nil
+                }
+            } else {
+                values[offset] = value
+            }
         case IXGBE.EIMS: interruptMask |= value
         case IXGBE.EIMC: interruptMask &= ~value
         case IXGBE.AUTOC: values[offset] = value & ~IXGBE.AUTOC_AN_RESTART

@@ -23,6 +23,10 @@ import UIO
         (IXGBE.GPRC, 0x04074), (IXGBE.GPTC, 0x04080), (IXGBE.GORCL, 0x04088), (IXGBE.GORCH, 0x0408C),
         (IXGBE.GOTCL, 0x04090), (IXGBE.GOTCH, 0x04094), (IXGBE.MPC(0), 0x03FA0), (IXGBE.MPC(7), 0x03FBC),
         (IXGBE.RAL(0), 0x0A200), (IXGBE.RAH(0), 0x0A204), (IXGBE.RAL(1), 0x0A208),
+        // Checked against Linux ixgbe_type.h for the stop, errata and counter fixes.
+        (IXGBE.SECRXCTRL, 0x08D00), (IXGBE.SECRXSTAT, 0x08D04), (IXGBE.RXDCTL(127), 0x0DFE8), (IXGBE.TXDCTL(127), 0x07FE8),
+        (IXGBE.QPRC(0), 0x01030), (IXGBE.QPRC(15), 0x013F0), (IXGBE.QBRC_L(0), 0x01034), (IXGBE.QBRC_H(0), 0x01038),
+        (IXGBE.QBRC_L(15), 0x013F4), (IXGBE.QPRDC(0), 0x01430), (IXGBE.QPRDC(15), 0x017F0),
     ]
 
     @Test(arguments: offsets)
@@ -54,6 +58,10 @@ import UIO
                 && IXGBE.LINKS_SPEED_10G_82599 == 0x3000_0000)
         #expect(IXGBE.DMATXCTL_TE == 1 && IXGBE.RTTDCS_ARBDIS == 1 << 6)
         #expect(IXGBE.EITR_ITR_INT_MASK == 0xFF8 && IXGBE.EITR_CNT_WDIS == 1 << 31)
+        #expect(IXGBE.CTRL_GIO_DIS == 1 << 2 && IXGBE.STATUS_GIO == 1 << 19)
+        #expect(IXGBE.SECRXCTRL_RX_DIS == 1 << 1 && IXGBE.SECRXSTAT_SECRX_RDY == 1 << 0)
+        #expect(IXGBE.RDRXCTL_RSCFRSTSIZE == 0x003E_0000 && IXGBE.RDRXCTL_RSCACKC == 1 << 25 && IXGBE.RDRXCTL_FCOE_WRFIX == 1 << 26)
+        #expect(IXGBE.RXDCTL_SWFLSH == 1 << 26 && IXGBE.TXDCTL_SWFLSH == 1 << 26)
     }
 }
 
@@ -145,6 +153,7 @@ import UIO
         #expect(IxgbeFamily(deviceID: 0x10FB) == .i82599)
         #expect(IxgbeFamily(deviceID: 0x1557) == .i82599)
         #expect(IxgbeFamily(deviceID: 0x1528) == .x540)
+        #expect(IxgbeFamily(deviceID: 0x1560) == .x540)  // X540-T1
         #expect(IxgbeFamily(deviceID: 0x10B6) == nil)  // 82598: not supported
         #expect(try IxgbeFamily.require(vendor: 0x8086, device: 0x154D) == .i82599)
         #expect(throws: UIOError.unsupportedDevice(vendor: 0x8086, device: 0x10B6)) {

@@ -39,24 +39,55 @@ struct IxgbeDatapathTests {
         #expect(d.read(L.RDH(0)) == 2)
     }
 
-    @Test func rxDropsWithoutFreeDescriptorAndCountsMPC() throws {
+    /// §8.2.3.23: with SRRCTL.DROP_EN a queue out of descriptors drops the frame and QPRDC
+    /// counts it; without, the frame is missed (MPC). GPRC counts both (on the 82599 even the
+    /// missed ones, the quirk Linux subtracts); QPRC counts what reached the ring.
+    @Test func dropEnDecidesBetweenQPRDCAndMPC() throws {
         let d = try D()
-        try d.start()
+        try d.start()  // DROP_EN set
         d.postRX(count: 1)
         for seed in 0..<3 { d.model.inject(frame: D.frame(to: d.mac, seed: UInt8(seed))) }
         d.model.step()
         #expect(d.read(L.RDH(0)) == 1)  // RDH == RDT: the ring is empty for the device
-        #expect(d.read(L.MPC(0)) == 2)
+        #expect(d.read(L.QPRDC(0)) == 2)
+        #expect(d.read(L.QPRDC(0)) == 0)
         #expect(d.read(L.MPC(0)) == 0)
-        #expect(d.read(L.GPRC) == 1)
-        // Receive off: every frame is missed.
+        #expect(d.read(L.QPRC(0)) == 1)
+        #expect(d.read(L.GPRC) == 3)
+        #expect(d.registers.read64(L.GORCL) == 3 * 64, "dropped frames were in the packet buffer: their octets count")
+        #expect(d.model.counters.rxQueueDropped == 2)
+        // DROP_EN off: the same overflow is missed packets.
+        d.write(L.SRRCTL(0), d.read(L.SRRCTL(0)) & ~L.SRRCTL_DROP_EN)
+        for seed in 0..<2 { d.model.inject(frame: D.frame(to: d.mac, seed: UInt8(seed))) }
+        d.model.step()
+        #expect(d.read(L.MPC(0)) == 2)
+        #expect(d.read(L.QPRDC(0)) == 0)
+        #expect(d.read(L.GPRC) == 2, "the 82599's GPRC counts missed packets too")
+        #expect(d.registers.read64(L.GORCL) == 0, "missed packets add no octets")
+        // Receive off: nothing is counted at all (the statistics count only while it is on).
         d.clear(L.RXCTRL, L.RXCTRL_RXEN)
         d.postRX(count: 2)
         d.model.inject(frame: D.frame(to: d.mac))
         d.model.step()
-        #expect(d.read(L.MPC(0)) == 1)
+        #expect(d.read(L.MPC(0)) == 0 && d.read(L.GPRC) == 0)
         #expect(d.model.counters.rxMissed == 3)
         #expect(d.model.counters.rxFrames == 1)
+    }
+
+    /// GORC and QBRC leave the CRC out when HLREG0.RXCRCSTRP strips it, and count it when not.
+    @Test func receiveOctetsCountTheCRCOnlyWhenItIsKept() throws {
+        let d = try D()
+        try d.start()
+        d.postRX(count: 8)
+        d.model.inject(frame: D.frame(to: d.mac, length: 100))
+        d.model.step()
+        #expect(d.registers.read64(L.GORCL) == 100)
+        #expect(d.registers.read64(L.QBRC_L(0)) == 100)
+        d.clear(L.HLREG0, L.HLREG0_RXCRCSTRP)
+        d.model.inject(frame: D.frame(to: d.mac, length: 100))
+        d.model.step()
+        #expect(d.registers.read64(L.GORCL) == 104)
+        #expect(d.registers.read64(L.QBRC_L(0)) == 104)
     }
 
     @Test func rxOnSecondQueue() throws {
@@ -68,7 +99,8 @@ struct IxgbeDatapathTests {
         d.model.step()
         #expect(d.rxWriteBack(queue: 3, 0).status & L.RXD_STAT_DD != 0)
         #expect(d.read(L.RDH(3)) == 1)
-        #expect(d.read(L.MPC(0)) == 1)
+        #expect(d.read(L.QPRDC(0)) == 1)  // queue 2, DROP_EN, counter 0 by RQSMR
+        #expect(d.read(L.MPC(0)) == 0)
         // All queues map to per-queue counter 0 until RQSMR says otherwise.
         #expect(d.read(L.QPRC(0)) == 1)
     }
@@ -131,8 +163,8 @@ struct IxgbeDatapathTests {
         #expect(d.read(L.GPRC) == 3)
         #expect(d.read(L.GPRC) == 0)
         #expect(d.read(L.GPTC) == 2)
-        // Octets on the wire include the 4-byte FCS.
-        #expect(d.read(L.GORCL) == 3 * 104)
+        // Received octets without the FCS (stripped), transmitted ones with it.
+        #expect(d.read(L.GORCL) == 3 * 100)
         #expect(d.read(L.GORCH) == 0)
         #expect(d.read(L.GORCL) == 0)
         #expect(d.registers.read64(L.GOTCL) == 64 + 104)
@@ -145,7 +177,7 @@ struct IxgbeDatapathTests {
         d.model.inject(frame: D.frame(to: d.mac, length: 100))
         d.model.step()
         #expect(d.read(L.GORCH) == 5)
-        #expect(d.registers.read64(L.GORCL) == 104)
+        #expect(d.registers.read64(L.GORCL) == 100)
         #expect(d.registers.read64(L.GOTCL) == 0xF_FFFF_FFFF)
         #expect(d.registers.read64(L.GOTCL) == 0)
     }

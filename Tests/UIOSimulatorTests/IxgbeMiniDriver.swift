@@ -40,14 +40,44 @@ final class IxgbeMiniDriver {
         try function.writeConfig(command | PCIConfig.commandBusMaster, at: PCIConfig.command)
     }
 
-    /// §4.6.3: mask, reset, wait for RST to clear, mask again, wait for EEPROM and DMA init.
+    /// Reads `offset` until `condition` holds of the value (the model's delays are counted in
+    /// reads); traps after 100.
+    @discardableResult
+    func poll(_ offset: Int, _ what: String, until condition: (UInt32) -> Bool) -> UInt32 {
+        for _ in 0..<100 {
+            let value = read(offset)
+            if condition(value) { return value }
+        }
+        preconditionFailure("\(what) never happened")
+    }
+
+    /// §4.6.3 with the §5.2.5.3.2 master disable before it: receive off, queues off (and
+    /// read back), mask, GIO_DIS until STATUS.GIO clears, reset, wait for RST to clear, mask
+    /// again, wait for EEPROM and DMA init.
     func reset() {
+        write(L.RXCTRL, 0)
         write(L.EIMC, 0x7FFF_FFFF)
+        for q in 0..<max(rxRings.count, txRings.count) {
+            write(L.RXDCTL(q), L.RXDCTL_SWFLSH)
+            write(L.TXDCTL(q), L.TXDCTL_SWFLSH)
+            poll(L.RXDCTL(q), "RX queue \(q) disable") { $0 & L.RXDCTL_ENABLE == 0 }
+            poll(L.TXDCTL(q), "TX queue \(q) disable") { $0 & L.TXDCTL_ENABLE == 0 }
+        }
+        write(L.CTRL, L.CTRL_GIO_DIS)
+        poll(L.STATUS, "master disable") { $0 & L.STATUS_GIO == 0 }
         write(L.CTRL, L.CTRL_RST_MASK)
-        var polls = 0
-        while read(L.CTRL) & L.CTRL_RST_MASK != 0 { polls += 1; precondition(polls < 100, "RST stuck") }
+        poll(L.CTRL, "RST self-clear") { $0 & L.CTRL_RST_MASK == 0 }
         write(L.EIMC, 0x7FFF_FFFF)
-        precondition(read(L.EEC) & L.EEC_ARD != 0 && read(L.RDRXCTL) & L.RDRXCTL_DMAIDONE != 0)
+        poll(L.EEC, "EEC.ARD") { $0 & L.EEC_ARD != 0 }
+        poll(L.RDRXCTL, "RDRXCTL.DMAIDONE") { $0 & L.RDRXCTL_DMAIDONE != 0 }
+    }
+
+    /// The 82599 errata sequence around RXCTRL.RXEN (Linux `ixgbe_enable_rx_dma_82599`).
+    func enableReceive() {
+        set(L.SECRXCTRL, L.SECRXCTRL_RX_DIS)
+        poll(L.SECRXSTAT, "SECRX_RDY") { $0 & L.SECRXSTAT_SECRX_RDY != 0 }
+        set(L.RXCTRL, L.RXCTRL_RXEN)
+        clear(L.SECRXCTRL, L.SECRXCTRL_RX_DIS)
     }
 
     /// The whole bring-up, with `queues` RX and TX queues, RX rings full, TX rings empty.
@@ -60,7 +90,8 @@ final class IxgbeMiniDriver {
         clear(L.RXCTRL, L.RXCTRL_RXEN)
         write(L.RXPBSIZE(0), 128 << 10)
         set(L.HLREG0, L.HLREG0_RXCRCSTRP)
-        set(L.RDRXCTL, L.RDRXCTL_CRCSTRIP)
+        write(L.RDRXCTL, read(L.RDRXCTL) & ~L.RDRXCTL_RSCFRSTSIZE
+              | L.RDRXCTL_CRCSTRIP | L.RDRXCTL_RSCACKC | L.RDRXCTL_FCOE_WRFIX)
         set(L.FCTRL, L.FCTRL_BAM)
         for q in 0..<queues {
             let ring = try dma.allocate(size: Self.ringSize * 16, contiguous: true)
@@ -77,11 +108,11 @@ final class IxgbeMiniDriver {
             clear(L.DCA_RXCTRL(q), 1 << 12)
         }
         set(L.CTRL_EXT, L.CTRL_EXT_NS_DIS)
-        set(L.RXCTRL, L.RXCTRL_RXEN)
         for q in 0..<queues {
             set(L.RXDCTL(q), L.RXDCTL_ENABLE)
-            precondition(read(L.RXDCTL(q)) & L.RXDCTL_ENABLE != 0)
+            poll(L.RXDCTL(q), "RX queue \(q) enable") { $0 & L.RXDCTL_ENABLE != 0 }
         }
+        enableReceive()
         // §4.6.8: transmit.
         set(L.HLREG0, L.HLREG0_TXCRCEN | L.HLREG0_TXPADEN)
         write(L.TXPBSIZE(0), 40 << 10)
@@ -102,7 +133,7 @@ final class IxgbeMiniDriver {
             write(L.TDH(q), 0)
             write(L.TDT(q), 0)
             set(L.TXDCTL(q), L.TXDCTL_ENABLE)
-            precondition(read(L.TXDCTL(q)) & L.TXDCTL_ENABLE != 0)
+            poll(L.TXDCTL(q), "TX queue \(q) enable") { $0 & L.TXDCTL_ENABLE != 0 }
         }
     }
 

@@ -18,7 +18,7 @@ public enum DriverRegistry {
     public static let ixgbeDevices: [UInt16: String] = [
         0x10F7: "82599 KX4", 0x10F8: "82599 combined backplane", 0x10F9: "82599 CX4", 0x10FB: "82599 SFP+",
         0x10FC: "82599 XAUI", 0x1514: "82599 KX4 mezzanine", 0x1517: "82599 KR", 0x151C: "82599 T3 LOM",
-        0x154D: "82599 SFP+ SF2", 0x1557: "82599EN SFP+", 0x1528: "X540-T",
+        0x154D: "82599 SFP+ SF2", 0x1557: "82599EN SFP+", 0x1528: "X540-T", 0x1560: "X540-T1",
     ]
 
     public static func driver(vendor: UInt16, device: UInt16) -> DriverKind? {

@@ -31,8 +31,14 @@ extension IxgbeDeviceState {
     }
 
     /// The receive path for one frame from the wire: the link, the L2 filter (§7.1.1), the
-    /// size check, then the queue's ring. A frame that finds the receiver off or no free
-    /// descriptor is a missed packet (MPC of packet buffer 0; the model has no DCB).
+    /// size check, then the queue's ring, counted as §8.2.3.23 counts (see `Statistics`).
+    ///
+    /// - Receive off (RXCTRL.RXEN clear): lost; the statistics only count while receive is on.
+    /// - No room: with SRRCTL.DROP_EN the queue drops the frame from the packet buffer
+    ///   (QPRDC; GPRC and GORC counted it on its way in); without, the frame waits in the
+    ///   packet buffer until that overflows, which the model makes at once: a missed packet
+    ///   (MPC, and GPRC on the 82599). The security RX path stopped (SECRXCTRL.RX_DIS) or DMA
+    ///   off holds frames in the packet buffer too: missed.
     private mutating func receive(_ frame: [UInt8], queue q: Int) {
         guard linkUp else { counters.rxNoLink += 1; return }
         guard accepts(frame) else { counters.rxFiltered += 1; return }
@@ -42,23 +48,43 @@ extension IxgbeDeviceState {
             counters.rxOversize += 1
             return
         }
-        guard register(L.RXCTRL) & L.RXCTRL_RXEN != 0, rx.indices.contains(q), rx[q].enabled, isLive else {
+        guard register(L.RXCTRL) & L.RXCTRL_RXEN != 0 else { counters.rxMissed += 1; return }
+        stats.gprc += 1
+        guard register(L.SECRXCTRL) & L.SECRXCTRL_RX_DIS == 0, rx.indices.contains(q), isLive else {
             missed()
             return
         }
+        let crcStripped = register(L.HLREG0) & L.HLREG0_RXCRCSTRP != 0
+        let octets = UInt64(frame.count + (crcStripped ? 0 : L.fcsSize))
+        let counter = statisticsCounter(rxQueue: q)
+        guard rx[q].enabled else { noDescriptor(queue: q, counter: counter, octets: octets); return }
         do throws(IxgbeFault) {
-            guard try place(frame, queue: q) else { missed(); return }
+            guard try place(frame, queue: q) else {
+                noDescriptor(queue: q, counter: counter, octets: octets)
+                return
+            }
         } catch {
             record(error)
             missed()
             return
         }
-        stats.gprc += 1
-        stats.gorc += UInt64(frame.count + L.fcsSize)  // octets on the wire, FCS included
-        stats.qprc[statisticsCounter(rxQueue: q)] += 1
+        stats.gorc += octets
+        stats.qprc[counter] += 1
+        stats.qbrc[counter] += octets
         counters.rxFrames += 1
         counters.rxBytes += UInt64(frame.count)
         raiseQueue(q, tx: false)
+    }
+
+    /// A frame for a queue that has no free descriptor (or is disabled).
+    private mutating func noDescriptor(queue q: Int, counter: Int, octets: UInt64) {
+        if rx[q].srrctl & L.SRRCTL_DROP_EN != 0 {
+            stats.gorc += octets
+            stats.qprdc[counter] += 1
+            counters.rxQueueDropped += 1
+        } else {
+            missed()
+        }
     }
 
     private mutating func missed() {

@@ -32,17 +32,29 @@ public final class IxgbeModel: SimulatedDeviceModel, WirePort {
         public var clock: SimulatedClock
         /// How many CTRL reads still show RST after a reset, before it self-clears.
         public var resetReads: Int
+        /// The delays of things the device does by itself, counted in reads of the register
+        /// that reports them (or until the next `step()`, when time has passed): EEC.ARD and
+        /// RDRXCTL.DMAIDONE after a reset, RXDCTL/TXDCTL.ENABLE after a write, SECRXSTAT.
+        /// SECRX_RDY after SECRXCTRL.RX_DIS, STATUS.GIO clearing after CTRL.GIO_DIS. A driver
+        /// that does not wait for them acts too early, and the model records a fault.
+        public var settleReads: Int
+        /// AUTOC as the port's EEPROM loads it at every reset; nil: what the device ID's
+        /// board has (`IxgbeModelLayout.eepromAUTOC(deviceID:)`).
+        public var eepromAUTOC: UInt32?
 
         public init(deviceID: UInt16 = IxgbeModelLayout.deviceID82599SFP,
                     mac: MACAddress = MACAddress(0x00, 0x1b, 0x21, 0x12, 0x34, 0x56),
                     linkUp: Bool = true, linkUpDelay: LinkDelay = .time(.milliseconds(10)),
-                    clock: SimulatedClock = .system(), resetReads: Int = 2) {
+                    clock: SimulatedClock = .system(), resetReads: Int = 2, settleReads: Int = 2,
+                    eepromAUTOC: UInt32? = nil) {
             self.deviceID = deviceID
             self.mac = mac
             self.linkUp = linkUp
             self.linkUpDelay = linkUpDelay
             self.clock = clock
             self.resetReads = resetReads
+            self.settleReads = settleReads
+            self.eepromAUTOC = eepromAUTOC
         }
     }
 
@@ -52,8 +64,11 @@ public final class IxgbeModel: SimulatedDeviceModel, WirePort {
         public var rxFrames: UInt64 = 0
         /// Frame bytes, without the FCS that GORC counts.
         public var rxBytes: UInt64 = 0
-        /// Frames with receive off, the queue off, or no free descriptor (MPC).
+        /// Frames with receive off, the security RX path stopped, or no free descriptor on a
+        /// queue without SRRCTL.DROP_EN (MPC when receive is on).
         public var rxMissed: UInt64 = 0
+        /// Frames a queue with SRRCTL.DROP_EN dropped for lack of descriptors (QPRDC).
+        public var rxQueueDropped: UInt64 = 0
         /// Frames the L2 filter (RAL/RAH, FCTRL) discarded.
         public var rxFiltered: UInt64 = 0
         /// Longer than 1518 bytes without HLREG0.JUMBOEN (ROC).
@@ -152,6 +167,7 @@ public final class IxgbeModel: SimulatedDeviceModel, WirePort {
         state.withLock { s in
             let wasUp = s.linkUp
             s.resetReadsLeft = 0  // RST has self-cleared by the time the device runs again
+            s.settle()  // and whatever else was in progress has taken effect
             s.advanceLink(step: true)
             let fired = s.releaseThrottled()
             return fired || wasUp != s.linkUp

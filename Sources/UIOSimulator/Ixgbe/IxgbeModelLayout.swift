@@ -12,12 +12,20 @@ public enum IxgbeModelLayout {
     /// The model decodes 128 KiB of BAR0 (the real BAR is 512 KiB; the rest reads 0).
     public static let barSize = 128 * 1024
     public static let realBARSize = 512 * 1024
-    /// The 82599 has 128 RX and 128 TX queues; the model gives behaviour to this many.
-    public static let maxQueues = 64
+    /// The 82599 has 128 RX and 128 TX queues (RX 64…127 in the second block at 0xD000).
+    public static let maxQueues = 128
+    /// Device IDs of SFP+ ports (Linux `ixgbe_get_media_type_82599`: media type fiber),
+    /// whose link mode the driver sets to 10G serial (SFI).
+    public static let sfpDeviceIDs: Set<UInt16> = [0x10FB, 0x1507, 0x1529, 0x154A, 0x154D, 0x1557]
+    /// X540 (10GBASE-T, internal copper PHY): the link does not depend on AUTOC.
+    public static let x540DeviceIDs: Set<UInt16> = [0x1528, 0x1560]
 
     // MARK: General (§8.2.3.1, §8.2.3.2)
 
     public static let CTRL = 0x00000
+    /// PCIe Master Disable (bit 2, "GIO Master Disable"): the device stops issuing master
+    /// requests; STATUS.GIO clears once none is pending (§5.2.5.3.2).
+    public static let CTRL_GIO_DIS: UInt32 = 1 << 2
     public static let CTRL_LNK_RST: UInt32 = 1 << 3
     public static let CTRL_RST: UInt32 = 1 << 26
     public static let CTRL_RST_MASK: UInt32 = CTRL_LNK_RST | CTRL_RST
@@ -84,6 +92,8 @@ public enum IxgbeModelLayout {
     public static func SRRCTL_ALIAS(_ n: Int) -> Int { 0x02100 + 4 * n }
     public static func DCA_RXCTRL_ALIAS(_ n: Int) -> Int { 0x02200 + 4 * n }
     public static let RXDCTL_ENABLE: UInt32 = 1 << 25
+    /// Descriptor write-back flush (bit 26), written with ENABLE clear to stop a queue.
+    public static let RXDCTL_SWFLSH: UInt32 = 1 << 26
     public static let SRRCTL_BSIZEPACKET_MASK: UInt32 = 0x1F
     public static let SRRCTL_BSIZEPACKET_UNIT = 1024
     public static let SRRCTL_DESCTYPE_MASK: UInt32 = 0x7 << 25
@@ -96,6 +106,13 @@ public enum IxgbeModelLayout {
     public static let RDRXCTL = 0x02F00
     public static let RDRXCTL_CRCSTRIP: UInt32 = 1 << 1
     public static let RDRXCTL_DMAIDONE: UInt32 = 1 << 3
+    /// RSC first packet size, bits 21:17: resets to 0x8, software must write 0 (§8.2.3.8.8).
+    public static let RDRXCTL_RSCFRSTSIZE: UInt32 = 0x1F << 17
+    public static let RDRXCTL_RSCFRSTSIZE_DEFAULT: UInt32 = 0x8 << 17
+    /// RSC ACK coalescing (bit 25) and FCoE write fix (bit 26): reset to 0, software must
+    /// set both (§8.2.3.8.8; Linux `ixgbe_setup_rdrxctl`).
+    public static let RDRXCTL_RSCACKC: UInt32 = 1 << 25
+    public static let RDRXCTL_FCOE_WRFIX: UInt32 = 1 << 26
     public static let RXCTRL = 0x03000
     public static let RXCTRL_RXEN: UInt32 = 1 << 0
     public static func RXPBSIZE(_ n: Int) -> Int { 0x03C00 + 4 * n }
@@ -123,10 +140,38 @@ public enum IxgbeModelLayout {
     public static let HLREG0_DEFAULT: UInt32 = HLREG0_TXCRCEN | HLREG0_RXCRCSTRP | HLREG0_TXPADEN
     public static let AUTOC = 0x042A0
     public static let AUTOC_AN_RESTART: UInt32 = 1 << 12
+    /// Link Mode Select, bits 15:13 (AUTOC, §8.2.3.22): 001b 10G parallel (XAUI/CX4/KX4 without
+    /// AN), 011b 10G serial (SFI), 100b KX4/KX/KR backplane auto-negotiation.
+    public static let AUTOC_LMS_MASK: UInt32 = 0x7 << 13
+    public static let AUTOC_LMS_1G_AN: UInt32 = 0x2 << 13
+    public static let AUTOC_LMS_10G_LINK_NO_AN: UInt32 = 0x1 << 13
+    public static let AUTOC_LMS_10G_SERIAL: UInt32 = 0x3 << 13
+    public static let AUTOC_LMS_KX4_KX_KR: UInt32 = 0x4 << 13
+    /// 10G PMA/PMD for the parallel modes, bits 8:7: 00b XAUI, 01b KX4, 10b CX4.
+    public static let AUTOC_10G_PMA_PMD_MASK: UInt32 = 0x3 << 7
+    public static let AUTOC_10G_KX4: UInt32 = 0x1 << 7
+    public static let AUTOC_10G_CX4: UInt32 = 0x2 << 7
+    /// KR support (bit 31) for the KX4/KX/KR mode.
+    public static let AUTOC_KR_SUPP: UInt32 = 1 << 31
     public static let LINKS = 0x042A4
     public static let LINKS_UP: UInt32 = 1 << 30
     public static let LINKS_SPEED_MASK: UInt32 = 0x3 << 28
     public static let LINKS_SPEED_10G: UInt32 = 0x3 << 28
+
+    /// AUTOC as the EEPROM of each kind of board loads it: 10G serial for SFP+ ports (Linux
+    /// still sets LMS to 10G serial for them, `ixgbe_setup_sfp_modules_82599`), KX4/KX/KR
+    /// auto-negotiation on backplanes (with KR on the KR part), 10G parallel with the CX4 or
+    /// XAUI PMA on those parts, nothing for the X540's copper PHY.
+    public static func eepromAUTOC(deviceID: UInt16) -> UInt32 {
+        switch deviceID {
+        case _ where sfpDeviceIDs.contains(deviceID): return AUTOC_LMS_10G_SERIAL
+        case 0x1517: return AUTOC_LMS_KX4_KX_KR | AUTOC_10G_KX4 | AUTOC_KR_SUPP   // KR
+        case 0x10F7, 0x1514, 0x10F8: return AUTOC_LMS_KX4_KX_KR | AUTOC_10G_KX4  // KX4, mezzanine, combo
+        case 0x10F9: return AUTOC_LMS_10G_LINK_NO_AN | AUTOC_10G_CX4              // CX4
+        case 0x10FC: return AUTOC_LMS_10G_LINK_NO_AN                              // XAUI LOM
+        default: return 0
+        }
+    }
 
     // MARK: Transmit (§8.2.3.9)
 
@@ -137,10 +182,20 @@ public enum IxgbeModelLayout {
     public static func TDT(_ n: Int) -> Int { TDBAL(n) + 0x18 }
     public static func TXDCTL(_ n: Int) -> Int { TDBAL(n) + 0x28 }
     public static let TXDCTL_ENABLE: UInt32 = 1 << 25
+    public static let TXDCTL_SWFLSH: UInt32 = 1 << 26
     public static let DMATXCTL = 0x04A80
     public static let DMATXCTL_TE: UInt32 = 1 << 0
     public static let RTTDCS = 0x04900
     public static let DTXMXSZRQ = 0x08100
+
+    // MARK: Security block: the RX path the 82599 errata sequence disables
+
+    public static let SECRXCTRL = 0x08D00
+    /// Disable the security RX path (bit 1): receive data stop at the security block.
+    public static let SECRXCTRL_RX_DIS: UInt32 = 1 << 1
+    public static let SECRXSTAT = 0x08D04
+    /// The security RX path is empty and stopped (bit 0).
+    public static let SECRXSTAT_SECRX_RDY: UInt32 = 1 << 0
     public static func TXPBSIZE(_ n: Int) -> Int { 0x0CC00 + 4 * n }
     /// TX queue → statistics counter map, four queues a register (§8.2.3.23.73).
     public static func TQSM(_ n: Int) -> Int { 0x08600 + 4 * n }
@@ -157,6 +212,11 @@ public enum IxgbeModelLayout {
     public static let ROC = 0x040AC
     public static func MPC(_ n: Int) -> Int { 0x03FA0 + 4 * n }
     public static func QPRC(_ n: Int) -> Int { 0x01030 + 0x40 * n }
+    /// Queue bytes received, 36 bits in two registers (§8.2.3.23).
+    public static func QBRC_L(_ n: Int) -> Int { 0x01034 + 0x40 * n }
+    public static func QBRC_H(_ n: Int) -> Int { 0x01038 + 0x40 * n }
+    /// Queue packets received drop count (§8.2.3.23): frames SRRCTL.DROP_EN dropped.
+    public static func QPRDC(_ n: Int) -> Int { 0x01430 + 0x40 * n }
     public static func QPTC(_ n: Int) -> Int { 0x06030 + 0x40 * n }
     public static let QUEUE_STAT_COUNTERS = 16
     public static let PACKET_BUFFERS = 8

@@ -29,6 +29,8 @@ public struct PacketLoopService<Device: NetworkDevice & ~Copyable, Handler: Batc
     let finished: @Sendable (SchedulerStatistics) -> Void
 
     /// - Parameters:
+    ///   - policy: when the loop polls and when it sleeps.
+    ///   - tickInterval: how often the handler's `tick(device:)` runs.
     ///   - openDevice: opens the device, on the loop's thread.
     ///   - makeHandler: makes the handler, on the loop's thread.
     ///   - finished: called on the loop's thread with the loop's statistics, after the device

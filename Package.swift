@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Ixgbe", targets: ["Ixgbe"]),
         .library(name: "PacketProcessing", targets: ["PacketProcessing"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
+        .library(name: "UIOService", targets: ["UIOService"]),
         .executable(name: "uioctl", targets: ["uioctl"]),
         .executable(name: "echo-server", targets: ["echo-server"]),
         .executable(name: "forwarder", targets: ["forwarder"]),
@@ -20,6 +21,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // `swift package generate-documentation` (scripts/docs); adds no code to any target.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // Volatile MMIO, barriers and x86 port I/O: the only things Swift cannot express.
@@ -42,6 +47,13 @@ let package = Package(
         .target(name: "Ixgbe", dependencies: ["UIO"]),
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
         .target(name: "Scheduler", dependencies: ["UIO"]),
+        // A PacketLoop as a swift-service-lifecycle Service (SIGTERM stops it, device reset).
+        .target(
+            name: "UIOService",
+            dependencies: [
+                "UIO", "Scheduler",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .executableTarget(
             name: "uioctl",
             dependencies: [
@@ -84,6 +96,13 @@ let package = Package(
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),
         .testTarget(name: "IxgbeTests", dependencies: ["Ixgbe", "UIO", "UIOSimulator"]),
+        .testTarget(
+            name: "UIOServiceTests",
+            dependencies: [
+                "UIOService", "UIO", "Scheduler", "VirtioNet", "UIOSimulator",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,6 +6,7 @@ import UIO
 /// Generic over the PCI function (a real UIO device or a simulated one) and the DMA allocator,
 /// so the same code runs, specialised, on hardware and in the simulator.
 public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocator>: ~Copyable, NetworkDevice {
+    /// Queues, ring and pool sizes, and the interrupt throttle (see ``IxgbeConfiguration``).
     public typealias Configuration = IxgbeConfiguration
 
     @usableFromInline var function: Function

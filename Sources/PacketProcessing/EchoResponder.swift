@@ -32,6 +32,7 @@ public struct EchoResponder: Sendable {
     static let etherTypeARP: UInt16 = 0x0806
     static let etherTypeVLAN: UInt16 = 0x8100
 
+    /// What to do with the frame: send the reply now in it, or drop it (and why).
     public enum Outcome: Equatable, Sendable {
         /// The frame now holds the reply, `length` bytes long: send it.
         case reply(length: Int)

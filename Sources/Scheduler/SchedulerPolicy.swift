@@ -4,6 +4,7 @@
 /// flow; after `emptyPollsBeforeSleep` consecutive empty polls, arm the interrupt, re-check the
 /// ring, and sleep. Any packet resets the count, so under load the loop never sleeps.
 public struct SchedulerPolicy: Sendable {
+    /// How the loop waits for packets (`--mode` of the examples).
     public enum Mode: String, Sendable, CaseIterable {
         /// Busy-poll forever: lowest latency, one full core.
         case poll

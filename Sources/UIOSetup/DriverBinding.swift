@@ -32,6 +32,7 @@ public struct DriverBinding {
 
     public static func memoryFile(_ address: PCIAddress) -> String { "\(memoryDirectory)/\(address).driver" }
 
+    /// What `bind` did: the kernel driver the device was bound to before, if any.
     public struct BindResult: Equatable {
         public let previousDriver: String?
     }
@@ -62,6 +63,7 @@ public struct DriverBinding {
         return BindResult(previousDriver: info.driver)
     }
 
+    /// What `unbind` did: the driver the device went back to, if any.
     public struct UnbindResult: Equatable {
         /// The driver that `bind` remembered, if any; nil means the kernel chose (drivers_probe).
         public let restoredDriver: String?

@@ -3,6 +3,7 @@ import Foundation
 /// Runs the few system tools that setup needs (modprobe, udevadm, ip, groupadd), by name,
 /// looked up in PATH plus the sbin directories (which a user's PATH may lack).
 public enum Shell {
+    /// A finished command's exit status and output.
     public struct Output: Sendable {
         public let status: Int32
         public let stdout: String

@@ -9,6 +9,7 @@ import UIO
 ///     group uio             # who gets /dev/uioN, config and resourceN (mode 0660); default uio
 ///     driver uio_pci_generic  # the UIO driver to route them to; default uio_pci_generic
 public struct UdevConfig: Equatable, Sendable {
+    /// One chosen device: by PCI address (`pci` line) or by vendor:device ID (`id` line).
     public enum Match: Equatable, Sendable, CustomStringConvertible {
         case address(PCIAddress)
         case ids(vendor: UInt16, device: UInt16)
@@ -100,6 +101,7 @@ public struct UdevConfig: Equatable, Sendable {
     }
 }
 
+/// A config file error, naming the file and line.
 public struct UdevConfigError: Error, Equatable, CustomStringConvertible {
     public let source: String
     public let line: Int?

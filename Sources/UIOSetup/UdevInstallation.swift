@@ -3,6 +3,7 @@ import UIO
 
 /// The files `uioctl udev install` writes, and where. `uninstall` removes the same ones.
 public struct UdevInstallation {
+    /// One file that `uioctl udev install` writes: its path, mode and contents.
     public struct File: Equatable {
         public let path: String
         public let contents: String

@@ -6,11 +6,13 @@ import Synchronization
 /// runner) and land in the receiver's wire queue; the receiver's next step puts them in its
 /// RX ring. Every frame that crosses is captured, in order.
 public final class Wire: Sendable {
+    /// Which end sent a captured frame.
     public enum Direction: Sendable, Equatable {
         case aToB
         case bToA
     }
 
+    /// One frame that crossed the wire, and which way.
     public struct Capture: Sendable, Equatable {
         public var direction: Direction
         public var frame: [UInt8]

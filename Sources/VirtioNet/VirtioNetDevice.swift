@@ -5,6 +5,7 @@ import UIO
 /// Generic over the PCI function (a real UIO device or a simulated one) and the DMA allocator,
 /// so the same code runs, specialised, on hardware and in the simulator.
 public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocator>: ~Copyable, NetworkDevice {
+    /// Ring and pool sizes and the optional features to ask for; the defaults suit QEMU and most uses.
     public struct Configuration: Sendable {
         /// Buffers in the driver's mempool (RX ring, TX in flight and the application's batches).
         public var mempoolSize = 4096

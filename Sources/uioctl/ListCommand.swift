@@ -11,6 +11,9 @@ struct ListCommand: ParsableCommand {
     @Flag(help: "List every PCI device, not only network controllers.")
     var all = false
 
+    @Flag(help: "Print a JSON array (one object per device) for scripts, instead of the table.")
+    var json = false
+
     @OptionGroup var options: SysfsOptions
 
     func run() throws {
@@ -21,6 +24,10 @@ struct ListCommand: ParsableCommand {
         // libpci enumerates (as lspci does); sysfs adds what libpci does not know: the bound
         // driver and the UIO node.
         let devices = PCIBus.scan(sysfs: sysfs).filter { all || $0.isNetworkController }
+        if json {
+            print(try JSONReport.render(devices.map { JSONReport.listed($0, info: try? PCIDeviceInfo(address: $0.address, sysfs: sysfs)) }))
+            return
+        }
         guard !devices.isEmpty else {
             print(all ? "no PCI devices found" : "no PCI network devices found (try `uioctl list --all`)")
             return

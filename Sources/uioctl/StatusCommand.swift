@@ -10,13 +10,16 @@ struct StatusCommand: ParsableCommand {
     @Argument(help: "PCI address, DDDD:BB:DD.F or BB:DD.F (see `uioctl list`).")
     var address: String
 
+    @Flag(help: "Print one JSON object for scripts, instead of the report.")
+    var json = false
+
     @OptionGroup var options: SysfsOptions
 
     func run() throws {
         let sysfs = options.sysfs
         let address = try PCIAddress(parsing: address)
         let info = try PCIDeviceInfo(address: address, sysfs: sysfs)
-        print(Self.report(info, sysfs: sysfs))
+        print(json ? try JSONReport.render(JSONReport.status(info, sysfs: sysfs)) : Self.report(info, sysfs: sysfs))
     }
 
     static func report(_ info: PCIDeviceInfo, sysfs: Sysfs) -> String {

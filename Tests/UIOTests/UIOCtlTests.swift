@@ -103,6 +103,56 @@ import Testing
         #expect(all.stdout.contains("0000:00:06.0  1af4:1042  storage controller"))
     }
 
+    func json(_ text: String) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(text.utf8))
+    }
+
+    @Test func listJSONHasOneObjectPerNetworkDevice() throws {
+        let tree = try tree()
+        let run = try uioctl("list", "--json", "--sysfs-root", tree.root)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let rows = try #require(try json(run.stdout) as? [[String: Any]])
+        #expect(rows.count == 2)
+        let legacy = try #require(rows.first)
+        #expect(legacy["address"] as? String == "0000:00:04.0")
+        #expect(legacy["vendorID"] as? String == "0x1af4" && legacy["deviceID"] as? String == "0x1000")
+        #expect(legacy["classCode"] as? String == "0x020000")
+        #expect(legacy["driver"] as? String == "uio_pci_generic")
+        #expect(legacy["uioIndex"] as? Int == 0)
+        #expect(legacy["swiftUIODriver"] as? String == "virtio-net")
+        let modern = rows[1]
+        #expect(modern["driver"] as? String == "virtio-pci")
+        #expect(modern["uioIndex"] is NSNull, "an absent UIO node is null, not missing: \(modern)")
+        let all = try #require(try json(try uioctl("list", "--all", "--json", "--sysfs-root", tree.root).stdout) as? [[String: Any]])
+        #expect(all.count == 3)
+        #expect(all.last?["swiftUIODriver"] is NSNull)
+    }
+
+    @Test func statusJSONGivesTheNodeAndEachBARsAccess() throws {
+        let tree = try tree()
+        let run = try uioctl("status", "00:04.0", "--json", "--sysfs-root", tree.root)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let status = try #require(try json(run.stdout) as? [String: Any])
+        #expect(status["address"] as? String == "0000:00:04.0")
+        #expect(status["swiftUIODriver"] as? String == "virtio-net")
+        #expect(status["unsupportedReason"] is NSNull && status["uioProblem"] is NSNull)
+        #expect(status["interruptRearm"] as? String == "pci-command")
+        let uio = try #require(status["uio"] as? [String: Any])
+        #expect(uio["index"] as? Int == 0 && uio["interruptCount"] as? Int == 7 && uio["devicePath"] as? String == "/dev/uio0")
+        let maps = try #require(uio["maps"] as? [[String: Any]])
+        #expect(maps.first?["address"] as? String == "0xfebf1000" && maps.first?["size"] as? Int == 4096)
+        let bars = try #require(status["bars"] as? [[String: Any]])
+        #expect(bars.count == 2)
+        #expect(bars[0]["kind"] as? String == "io-ports" && bars[0]["start"] as? String == "0xc000" && bars[0]["size"] as? Int == 32)
+        #expect(bars[0]["access"] as? String == "port I/O at 0xc000 (ioperm)")
+        #expect((bars[0]["fallbackAccess"] as? String)?.hasPrefix("pread/pwrite ") == true)
+        #expect(bars[1]["kind"] as? String == "memory32" && bars[1]["access"] as? String == "UIO map0 (mmap offset 0 × page size)")
+
+        let unbound = try #require(try json(try uioctl("status", "0000:00:05.0", "--json", "--sysfs-root", tree.root).stdout) as? [String: Any])
+        #expect(unbound["uio"] is NSNull)
+        #expect((unbound["uioProblem"] as? String)?.contains("is not bound to a UIO driver (it is bound to 'virtio-pci')") == true)
+    }
+
     @Test func doctorPassesOnAReadyTreeAndFailsOtherwise() throws {
         let tree = try tree()
         try tree.writeMeminfo(total: 64, free: 60)

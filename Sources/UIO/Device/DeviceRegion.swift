@@ -9,6 +9,7 @@ import Glibc
 /// involves no reference counting. It stays valid while the `UIOPCIDevice` that made it lives.
 @frozen
 public struct DeviceRegion: RegisterAccess, Sendable {
+    /// How the region's registers are reached: mapped memory, port instructions, or a sysfs file.
     @frozen
     public enum Backing: Sendable, Equatable {
         /// MMIO through a UIO map or sysfs `resourceN`: volatile loads and stores.

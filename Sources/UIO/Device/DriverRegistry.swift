@@ -7,6 +7,7 @@ public enum DriverKind: String, Sendable, CaseIterable {
     case ixgbe = "ixgbe"
 }
 
+/// Which swift-uio driver handles a PCI vendor and device ID, and how to describe the device.
 public enum DriverRegistry {
     public static let virtioVendor: UInt16 = 0x1af4
     public static let intelVendor: UInt16 = 0x8086

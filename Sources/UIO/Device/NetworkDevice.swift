@@ -60,6 +60,7 @@ public struct InterruptCauses: Sendable, Equatable {
     public var isEmpty: Bool { queues == 0 && !linkChanged }
 }
 
+/// Whether the link is up, and at what speed.
 public struct LinkStatus: Sendable, Equatable, CustomStringConvertible {
     public var isUp: Bool
     /// Mbit/s, 0 when unknown or down.
@@ -73,6 +74,7 @@ public struct LinkStatus: Sendable, Equatable, CustomStringConvertible {
     public var description: String { isUp ? "up" + (speedMbps > 0 ? " \(speedMbps) Mbit/s" : "") : "down" }
 }
 
+/// A device's packet and byte counters, totals since its driver was created.
 public struct DeviceStatistics: Sendable, Equatable {
     public var rxPackets: UInt64 = 0
     public var txPackets: UInt64 = 0

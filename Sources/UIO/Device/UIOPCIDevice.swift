@@ -24,7 +24,11 @@ public struct UIOPCIDevice: ~Copyable, PCIFunction {
     public var interruptDescriptor: CInt { interrupts.fileDescriptor }
     public var rearmMethod: InterruptRearmMethod { interrupts.method }
 
-    /// - Parameter rearm: forces a re-arm method; by default it follows the UIO driver's name.
+    /// Opens the device's UIO node, config space and BARs.
+    /// - Parameters:
+    ///   - address: the device, which must be bound to a UIO driver (`uioctl bind`).
+    ///   - rearm: forces a re-arm method; by default it follows the UIO driver's name.
+    ///   - sysfs: where /sys, /dev and /proc are (a fake tree in tests).
     public init(address: PCIAddress, rearm: InterruptRearmMethod? = nil, sysfs: Sysfs = .live) throws {
         let info = try PCIDeviceInfo(address: address, sysfs: sysfs)
         guard let index = info.uioIndex else { throw UIOError.notBoundToUIO(address, driver: info.driver) }

@@ -42,6 +42,7 @@ public struct PCIDeviceInfo: Sendable {
 
 /// One base address register, as the sysfs `resource` file lists it (`start end flags` per line).
 public struct PCIBar: Sendable, Equatable {
+    /// Memory (32- or 64-bit) or I/O ports, from the resource flags.
     public enum Kind: Sendable, Equatable { case memory32, memory64, ioPorts }
     public let index: Int
     public let start: UInt64

@@ -20,6 +20,7 @@ public final class IxgbeModel: SimulatedDeviceModel, WirePort {
         case time(Duration)
     }
 
+    /// What the simulated 82599 is: its device ID, MAC, link, and how long its delayed bits take.
     public struct Configuration: Sendable {
         /// 0x10FB (82599ES SFP+) by default; the model behaves the same for any ID.
         public var deviceID: UInt16

@@ -33,6 +33,7 @@ public struct SimulatedPCIHeader: Sendable {
 
 /// One base address register: what kind of space, where the "host" put it, and its size.
 public struct SimulatedBAR: Sendable, Equatable {
+    /// Memory (32- or 64-bit) or I/O ports, as the BAR's low bits say.
     public enum Kind: Sendable, Equatable {
         case ioPorts
         case memory32

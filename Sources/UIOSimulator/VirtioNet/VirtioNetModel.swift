@@ -10,6 +10,7 @@ import UIO
 /// only record what the driver asked for; DMA happens in `step()` (or in a background runner,
 /// `startRunning()`), so a benchmark can count the driver's cost apart from the model's.
 public final class VirtioNetModel: SimulatedDeviceModel, WirePort {
+    /// Which PCI interface the model presents, as QEMU's `disable-modern` / `disable-legacy` choose.
     public enum Layout: Sendable, Equatable {
         /// virtio 0.9.5 registers in I/O BAR0, device ID 0x1000.
         case legacy
@@ -17,6 +18,7 @@ public final class VirtioNetModel: SimulatedDeviceModel, WirePort {
         case modern
     }
 
+    /// What the simulated device offers: its PCI layout, feature bits, MAC, queue sizes and link.
     public struct Configuration: Sendable {
         public var layout: Layout
         /// The features offered. Defaults: `VirtioNetFeatures.legacyDefault` / `.modernDefault`.

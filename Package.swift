@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "UIOSimulator", dependencies: ["UIO"]),
         .target(name: "Ixgbe", dependencies: ["UIO"]),
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
-        .target(name: "Scheduler", dependencies: ["UIO"]),
+        .target(name: "Scheduler", dependencies: ["UIO", "CUIOShim"]),
         .executableTarget(
             name: "uioctl",
             dependencies: [

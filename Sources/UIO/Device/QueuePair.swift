@@ -125,7 +125,10 @@ public struct ReceiveProbe: @unchecked Sendable, Equatable {
     public static let none = ReceiveProbe()
     private init() { address = nil; width = 0; mask = 0; expected = 0 }
 
-    @inlinable public var isPending: Bool {
+    @inlinable public var isPending: Bool { isPending(expected: expected) }
+
+    /// The test with another expected value (the waker keeps it apart, in an atomic).
+    @inlinable public func isPending(expected: UInt32) -> Bool {
         guard let address else { return false }
         let value = width == 2 ? UInt32(Volatile.load16(address)) : Volatile.load32(address)
         return value & mask != expected

@@ -96,7 +96,7 @@ func multiQueueNIC(layout: VirtioNetModel.Layout, maxPairs: Int, pairs: Int, run
     /// frame waiting for the timeout and miss the 2 s deadline; a thundering herd would show
     /// as more wake-ups than frames.
     @Test(arguments: [VirtioNetModel.Layout.legacy, .modern])
-    func fanOutWakesOnlyQueuesWithWorkAndLosesNoWakeUp(layout: VirtioNetModel.Layout) async throws {
+    func fanOutWakesOnlyQueuesWithWorkAndLosesNoWakeUp(layout: VirtioNetModel.Layout) throws {
         var nic = try multiQueueNIC(layout: layout, maxPairs: 2, pairs: 2)
         defer { nic.model.stopRunning() }
         nic.model.setTransmitSink(nil)
@@ -121,8 +121,14 @@ func multiQueueNIC(layout: VirtioNetModel.Layout, maxPairs: Int, pairs: Int, run
         let model = nic.model
         let done = Flag()
         let ports = portFor
-        let injector = Task.detached { () -> (Int, UInt64) in
-            defer { done.set() }
+        // A thread of its own, not a Task: the test itself blocks a cooperative-pool thread
+        // in QueueThreads.run, and the pool may have no other.
+        let outcome = Mutex<(Int, UInt64)>((0, 0))
+        let injector = Thread {
+            outcome.withLock { $0 = injectCycles() }
+            done.set()
+        }
+        @Sendable func injectCycles() -> (Int, UInt64) {
             var sent = 0
             var slowest: UInt64 = 0
             for cycle in 0..<cycles {
@@ -140,9 +146,10 @@ func multiQueueNIC(layout: VirtioNetModel.Layout, maxPairs: Int, pairs: Int, run
             }
             return (sent, slowest)
         }
+        injector.start()
         var user = ReflectUser(stop: done, policy: SchedulerPolicy(mode: .interrupt, sleepTimeout: .seconds(5), batchSize: 32))
         try nic.device.withDetachedQueues(&user)
-        let (sent, slowest) = await injector.value
+        let (sent, slowest) = outcome.withLock { $0 }
         #expect(slowest != UInt64.max, "a frame waited more than 2 s: a lost wake-up")
         #expect(nic.device.statistics().rxPackets - received == UInt64(sent))
         let stats = user.results.loops.withLock { $0 }

@@ -131,7 +131,14 @@ func multiQueueNIC(layout: VirtioNetModel.Layout, maxPairs: Int, pairs: Int, run
         @Sendable func injectCycles() -> (Int, UInt64) {
             var sent = 0
             var slowest: UInt64 = 0
+            var rng = SystemRandomNumberGenerator()
             for cycle in 0..<cycles {
+                // A random pause (busy, 0-150 µs) so that frames also land while the queue
+                // thread is between its last empty poll and arming its interrupt: the window
+                // the re-check after arming exists for.
+                let pause = UInt64.random(in: 0...150_000, using: &rng)
+                let until = DispatchTime.now().uptimeNanoseconds + pause
+                while DispatchTime.now().uptimeNanoseconds < until {}
                 let both = cycle % 4 == 3
                 let target = model.counters.txFrames + (both ? 2 : 1)
                 let start = DispatchTime.now().uptimeNanoseconds

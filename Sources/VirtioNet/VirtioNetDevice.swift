@@ -215,7 +215,10 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         self.link = readLink()
     }
 
-    deinit { if !isShutDown { stopAndRelease() } }
+    deinit {
+        if !isShutDown { stopAndRelease() }
+        releaseBookkeeping()
+    }
 
     // MARK: Packets
 
@@ -358,12 +361,16 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         for q in 0..<queuePairCount where !detached[q] { pairs[q].destroy(allocator: allocator) }
         control?.destroy(allocator: allocator)
         if let controlBuffer { allocator.free(controlBuffer) }
-        if (0..<queuePairCount).allSatisfy({ !detached[$0] }) {
-            pairs.deinitialize(count: queuePairCount)
-            pairs.deallocate()
-            detached.deallocate()
-            counterSlots.deallocate()
-        }
+    }
+
+    /// The bookkeeping outlives `shutdown()` (statistics stay readable) and goes with the
+    /// device, unless a pair is still detached: its handle points into the counter slots.
+    private func releaseBookkeeping() {
+        guard (0..<queuePairCount).allSatisfy({ !detached[$0] }) else { return }
+        pairs.deinitialize(count: queuePairCount)
+        pairs.deallocate()
+        detached.deallocate()
+        counterSlots.deallocate()
     }
 }
 

@@ -90,6 +90,19 @@ func multiQueueNIC(layout: VirtioNetModel.Layout, maxPairs: Int, pairs: Int, run
         #expect(nic.model.faults.isEmpty)
     }
 
+    /// The examples print their totals after `shutdown()`: the counters must outlive it.
+    @Test func statisticsStayReadableAfterShutdown() throws {
+        var nic = try multiQueueNIC(layout: .legacy, maxPairs: 2, pairs: 2)
+        nic.model.stopRunning()
+        var batch = PacketBatch(capacity: 64)
+        for flow in 0..<16 { nic.model.inject(frame: udpFrame(sourcePort: 40000 + flow, tag: flow)) }
+        _ = nic.model.step()
+        for q in 0..<2 { _ = nic.device.receive(queue: q, into: &batch); batch.removeAll() }
+        nic.device.shutdown()
+        #expect(nic.device.statistics().rxPackets == 16)
+        #expect(nic.device.bufferPoolAvailable == nil)
+    }
+
     /// The fan-out race: thousands of arm/sleep/wake cycles. Each queue thread sleeps after
     /// every empty poll (interrupt mode) with a 5 s timeout; the test sends one frame, or two
     /// for different queues at once, and waits for the echo. A lost wake-up would leave a

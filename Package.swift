@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "UIOSimulator", dependencies: ["UIO"]),
         .target(name: "Ixgbe", dependencies: ["UIO"]),
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
-        .target(name: "Scheduler", dependencies: ["UIO"]),
+        .target(name: "Scheduler", dependencies: ["UIO", "CUIOShim"]),
         // A PacketLoop as a swift-service-lifecycle Service (SIGTERM stops it, device reset).
         .target(
             name: "UIOService",

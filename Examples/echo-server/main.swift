@@ -31,15 +31,29 @@ struct EchoServer: ParsableCommand {
     @Option(help: "Write every received frame to this pcap file.")
     var pcap: String?
 
+    @Option(help: "RX/TX queue pairs, one thread each (virtio-net needs mq=on for more than 1).")
+    var queues: Int = 1
+
+    @Option(help: "Pin queue q's thread to core cores[q % count], e.g. 0,1.")
+    var cores: String?
+
     func validate() throws {
         guard IPv4Address(parsing: ip) != nil else { throw ValidationError("--ip '\(ip)' is not an IPv4 address such as 192.0.2.2/24") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
         guard statsInterval >= 0 else { throw ValidationError("--stats-interval must be 0 or more") }
         guard idlePolls >= 1 else { throw ValidationError("--idle-polls must be at least 1") }
+        guard (1...64).contains(queues) else { throw ValidationError("--queues must be between 1 and 64") }
+        guard queues == 1 || pcap == nil else { throw ValidationError("--pcap works with --queues 1 only (one writer)") }
     }
 
     func run() throws {
         try reportingErrors {
+            let cores = try parseCores(cores)
+            if queues > 1 || !cores.isEmpty {
+                var server = MultiQueueServer(options: self, cores: cores)
+                try DeviceOpener.with(pciAddress, queues: queues, &server)
+                return
+            }
             var server = Server(options: self, pcap: try pcap.map { try PcapWriter(path: $0) })
             try DeviceOpener.with(pciAddress, &server)
         }

@@ -25,13 +25,31 @@ struct Forwarder: ParsableCommand {
     @Option(help: "Write every received frame (both ports) to this pcap file.")
     var pcap: String?
 
+    @Option(help: "Queue pairs per NIC; thread q forwards between the two NICs' queue q.")
+    var queues: Int = 1
+
+    @Option(help: "Pin queue q's thread to core cores[q % count], e.g. 0,1.")
+    var cores: String?
+
     func validate() throws {
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
         guard seconds >= 0 else { throw ValidationError("--seconds must be 0 or more") }
+        guard (1...64).contains(queues) else { throw ValidationError("--queues must be between 1 and 64") }
+        guard queues == 1 || pcap == nil else { throw ValidationError("--pcap works with --queues 1 only (one writer)") }
     }
 
     func run() throws {
         try reportingErrors {
+            let cores = try parseCores(cores)
+            if queues > 1 || !cores.isEmpty {
+                guard try PCIAddress(parsing: pciA) != PCIAddress(parsing: pciB) else {
+                    throw UIOError.device("the two devices must differ (both are \(pciA))")
+                }
+                StopSignal.installHandlers()
+                var forwarding = MultiQueueForwarding(options: self, cores: cores)
+                try DeviceOpener.with(pciA, queues: queues, &forwarding)
+                return
+            }
             var forwarding = Forwarding(options: self, pcapPath: pcap)
             try DeviceOpener.with(pciA, pciB, &forwarding)
         }

@@ -31,10 +31,17 @@ struct PacketGenerator: ParsableCommand {
     var srcIp: String = "192.0.2.2"
     @Option var dstIp: String = "192.0.2.1"
 
+    @Option(help: "TX queue pairs, one sending thread each (virtio-net needs mq=on for more than 1).")
+    var queues: Int = 1
+
+    @Option(help: "Pin queue q's thread to core cores[q % count], e.g. 0,1.")
+    var cores: String?
+
     func validate() throws {
         guard (60...1514).contains(size) else { throw ValidationError("--size must be between 60 and 1514") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
         guard seconds > 0, seconds <= 86_400 else { throw ValidationError("--seconds must be above 0 and at most 86400") }
+        guard (1...64).contains(queues) else { throw ValidationError("--queues must be between 1 and 64") }
         guard rate >= 0 else { throw ValidationError("--rate must be 0 (unlimited) or more") }
         guard MACAddress(parsing: dstMac) != nil else { throw ValidationError("--dst-mac '\(dstMac)' is not a MAC address") }
         guard parseIPv4(srcIp) != nil, parseIPv4(dstIp) != nil else { throw ValidationError("--src-ip/--dst-ip must be IPv4 addresses") }
@@ -42,6 +49,12 @@ struct PacketGenerator: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let cores = try parseCores(cores)
+            if queues > 1 || !cores.isEmpty {
+                var generator = MultiQueueGenerator(options: self, cores: cores)
+                try DeviceOpener.with(pciAddress, queues: queues, &generator)
+                return
+            }
             var generator = Generator(options: self)
             try DeviceOpener.with(pciAddress, &generator)
         }

@@ -20,7 +20,7 @@ extension BatchHandler where Self: ~Copyable {
 public struct PacketLoop {
     public var policy: SchedulerPolicy
     public var tickInterval: Duration
-    public private(set) var statistics = SchedulerStatistics()
+    public internal(set) var statistics = SchedulerStatistics()
 
     public init(policy: SchedulerPolicy = .init(), tickInterval: Duration = .seconds(1)) {
         self.policy = policy

@@ -17,6 +17,9 @@ public enum Virtio {
         public static let status: UInt64 = 1 << 16
         public static let controlQueue: UInt64 = 1 << 17
         public static let controlRX: UInt64 = 1 << 18
+        /// VIRTIO_NET_F_MQ: several RX/TX queue pairs, set through the control queue
+        /// (§5.1.5 "Device Initialization", §5.1.6.5.5); requires CTRL_VQ.
+        public static let multiQueue: UInt64 = 1 << 22
         /// Legacy only: the header may share a descriptor with the frame (§5.1.6.6, legacy interface).
         public static let anyLayout: UInt64 = 1 << 27
         public static let ringEventIndex: UInt64 = 1 << 29
@@ -76,6 +79,8 @@ public enum Virtio {
     public enum NetConfig {
         public static let mac = 0
         public static let status = 6
+        /// le16, present when VIRTIO_NET_F_MQ is offered.
+        public static let maxVirtqueuePairs = 8
         public static let linkUp: UInt16 = 1
     }
 
@@ -83,10 +88,19 @@ public enum Virtio {
     public enum Control {
         public static let classRX: UInt8 = 0
         public static let rxPromiscuous: UInt8 = 0
+        /// VIRTIO_NET_CTRL_MQ and VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET with a le16 pair count (§5.1.6.5.5).
+        public static let classMQ: UInt8 = 4
+        public static let mqPairsSet: UInt8 = 0
         public static let ok: UInt8 = 0
     }
 
     public static let rxQueue = 0
     public static let txQueue = 1
+    /// The control queue before MQ is negotiated; with MQ it follows the last pair, at
+    /// 2 × max_virtqueue_pairs (§5.1.2).
     public static let controlQueue = 2
+
+    /// Virtqueue numbers of queue pair `q` (§5.1.2: receiveq1 transmitq1 ... receiveqN transmitqN).
+    public static func rxQueue(pair q: Int) -> Int { 2 * q }
+    public static func txQueue(pair q: Int) -> Int { 2 * q + 1 }
 }

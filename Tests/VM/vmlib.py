@@ -376,8 +376,8 @@ def build_boot_files():
 class Netns:
     """A private network namespace with one tap per NIC (host side addressed)."""
 
-    def __init__(self, name, ntaps):
-        self.name, self.ntaps = name, ntaps
+    def __init__(self, name, ntaps, queues=1):
+        self.name, self.ntaps, self.queues = name, ntaps, queues
 
     def sysctl(self, key, value):
         # /proc/sys/net is per-namespace for the process that opens it.
@@ -394,7 +394,8 @@ class Netns:
         self.sysctl("net.ipv6.conf.default.disable_ipv6", 1)
         for i in range(self.ntaps):
             tap, (host_ip, _) = f"tap{i}", NETS[i]
-            self.exec(["ip", "tuntap", "add", tap, "mode", "tap"])
+            # A multi_queue tap lets QEMU open one file per queue pair (-netdev ...,queues=N).
+            self.exec(["ip", "tuntap", "add", tap, "mode", "tap"] + (["multi_queue"] if self.queues > 1 else []))
             self.exec(["ip", "addr", "add", f"{host_ip}/24", "dev", tap])
             self.exec(["ip", "link", "set", tap, "up"])
 
@@ -482,10 +483,13 @@ class VM:
                   kernel's virtio_net; or a list of booleans per NIC.
     guest_script: /bin/sh script run in the guest as root (with GUEST_PRELUDE).
     timeout:      hard limit in seconds on the whole QEMU run.
+    smp:          vCPUs (TCG runs each on a host thread of its own).
+    queues:       queue pairs per NIC: above 1, a multi_queue tap, -netdev ...,queues=N
+                  and virtio-net-pci mq=on (max_virtqueue_pairs = N).
     """
 
     def __init__(self, nics=("legacy",), guest_script="true", uio=True, timeout=120,
-                 mem_mb=1024, quiet_kernel=True, trace=False, extra_qemu=()):
+                 mem_mb=1024, quiet_kernel=True, trace=False, extra_qemu=(), smp=1, queues=1):
         if len(nics) > len(NETS):
             raise VMError(f"at most {len(NETS)} NICs")
         for m in nics:
@@ -496,6 +500,7 @@ class VM:
         self.guest_script, self.timeout = guest_script, timeout
         self.mem_mb, self.quiet_kernel, self.extra_qemu = mem_mb, quiet_kernel, list(extra_qemu)
         self.trace = trace
+        self.smp, self.queues = smp, queues
         self.proc = self.qmp_conn = self.netns = None
         self.exit_code = self.stdout = self.stderr = None
         self.boot_seconds = None
@@ -544,7 +549,7 @@ class VM:
         self._make_run_dir()
         _live.add(self)
         _counter[0] += 1
-        self.netns = Netns(f"suio-{os.getpid()}-{_counter[0]}", len(self.nics))
+        self.netns = Netns(f"suio-{os.getpid()}-{_counter[0]}", len(self.nics), self.queues)
         self.netns.create()
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(
@@ -590,7 +595,7 @@ class VM:
         if self.trace:
             append += " vm.trace=1"
         cmd = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "max",
-               "-smp", "1", "-m", str(self.mem_mb), "-nographic", "-no-reboot",
+               "-smp", str(self.smp), "-m", str(self.mem_mb), "-nographic", "-no-reboot",
                "-monitor", "none", "-serial", f"file:{self.path('serial.log')}",
                "-qmp", f"unix:{self.path('qmp.sock')},server=on,wait=off",
                "-kernel", vmlinux, "-initrd", initrd, "-append", append,
@@ -602,9 +607,11 @@ class VM:
                                f"addr={NINEP_PCI_SLOT0 + i:#x}"]
         for i, mode in enumerate(self.nics):
             cmd += ["-netdev", f"tap,id=net{i},ifname={self.tap(i)},script=no,"
-                               f"downscript=no,vhost=off",
+                               f"downscript=no,vhost=off"
+                               + (f",queues={self.queues}" if self.queues > 1 else ""),
                     "-device", f"virtio-net-pci,id=nic{i},netdev=net{i},mac={self.mac(i)},"
-                               f"addr={NIC_PCI_SLOT0 + i:#x},romfile=,{NIC_MODES[mode]}"]
+                               f"addr={NIC_PCI_SLOT0 + i:#x},romfile=,{NIC_MODES[mode]}"
+                               + (",mq=on" if self.queues > 1 else "")]
         return cmd + self.extra_qemu
 
     def _on_timeout(self):

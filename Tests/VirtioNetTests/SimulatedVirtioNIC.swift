@@ -17,6 +17,11 @@ struct SimulatedVirtioNIC: ~Copyable {
         device = try VirtioNetDevice(function: model.makePCIFunction(), allocator: dma, configuration: options)
     }
 
+    init(model: VirtioNetModel, device: consuming SimulatedVirtioDevice) {
+        self.model = model
+        self.device = device
+    }
+
     init(layout: VirtioNetModel.Layout) throws {
         try self.init(VirtioNetModel.Configuration(layout: layout))
     }

@@ -5,6 +5,10 @@
 #define CUIOSHIM_H
 #include <stdint.h>
 
+/// sched_setaffinity(0, ...) for one core: pins the calling thread (a queue's thread,
+/// `--cores`). 0, or -1 with errno. The call needs _GNU_SOURCE, which Swift's Glibc lacks.
+int uio_pin_current_thread(int core);
+
 static inline uint8_t  uio_mmio_read8(const void *addr)  { return *(const volatile uint8_t *)addr; }
 static inline uint16_t uio_mmio_read16(const void *addr) { return *(const volatile uint16_t *)addr; }
 static inline uint32_t uio_mmio_read32(const void *addr) { return *(const volatile uint32_t *)addr; }
@@ -58,5 +62,9 @@ static inline void uio_outl(uint16_t port, uint32_t v) { (void)port; (void)v; }
 #endif
 /// ioperm(from, count, 1), or iopl(3) above port 0xffff; 0, or -1 with errno.
 int uio_port_permit(unsigned long from, unsigned long count);
+
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): VFIO delivers each interrupt vector to one.
+/// <sys/eventfd.h> is not part of Swift's Glibc module, hence this wrapper.
+int uio_eventfd_nonblocking(void);
 
 #endif

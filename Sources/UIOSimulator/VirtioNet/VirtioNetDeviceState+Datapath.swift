@@ -5,16 +5,23 @@ extension VirtioNetDeviceState {
 
     // MARK: Transmit (§5.1.6.2)
 
-    /// Sends every available TX chain if the driver kicked (or the device polls). Returns the
-    /// number of frames sent; they are appended to `transmitted`.
+    /// Sends every available TX chain of the active pairs whose queue was kicked (or all,
+    /// when the device polls). Returns the number of frames sent; they are appended to
+    /// `transmitted`.
     mutating func processTX() -> Int {
-        let q = Layout.txQueue
+        var sent = 0
+        for pair in 0..<min(activePairs, pairCount) { sent += processTX(pair: pair) }
+        return sent
+    }
+
+    private mutating func processTX(pair: Int) -> Int {
+        let q = 2 * pair + 1
         guard isLive, queues[q].enabled, queues[q].kicked || configuration.txPolling else { return 0 }
         queues[q].kicked = false
         var sent = 0
         do throws(VirtioFault) {
             while let chain = try queues[q].pop(memory) {
-                try transmit(chain)
+                try transmit(chain, queue: q)
                 // QEMU reports 0 bytes written for a TX buffer: the device wrote nothing.
                 try queues[q].fill(head: chain.head, length: 0, memory)
                 sent += 1
@@ -23,10 +30,11 @@ extension VirtioNetDeviceState {
         } catch {
             record(error)
         }
+        txFramesPerPair[pair] += UInt64(sent)
         return sent
     }
 
-    private mutating func transmit(_ chain: SimulatedVirtqueue.Chain) throws(VirtioFault) {
+    private mutating func transmit(_ chain: SimulatedVirtqueue.Chain, queue: Int) throws(VirtioFault) {
         if !chain.writable.isEmpty {
             record(.protocolViolation("TX chain at descriptor \(chain.head) has device-writable descriptors; the device ignores them"))
         }
@@ -37,7 +45,7 @@ extension VirtioNetDeviceState {
         }
         let header = headerSize
         guard bytes.count >= header else {
-            throw .badRing(queue: Layout.txQueue, reason: "TX chain at descriptor \(chain.head) holds \(bytes.count) bytes, less than the \(header)-byte virtio-net header")
+            throw .badRing(queue: queue, reason: "TX chain at descriptor \(chain.head) holds \(bytes.count) bytes, less than the \(header)-byte virtio-net header")
         }
         if !anyLayout, let first = chain.readable.first, first.length != header {
             record(.protocolViolation("TX chain at descriptor \(chain.head): without ANY_LAYOUT the \(header)-byte header must be alone in the first descriptor, which has \(first.length) bytes"))
@@ -59,20 +67,24 @@ extension VirtioNetDeviceState {
     mutating func deliverRX() -> Int {
         let waiting = rxPending.count - rxPendingHead
         guard waiting > 0 else { return 0 }
-        let q = Layout.rxQueue
-        guard isLive, queues[q].enabled else {
+        let pairs = min(activePairs, pairCount)
+        guard isLive, (0..<pairs).allSatisfy({ queues[2 * $0].enabled }) else {
             counters.rxDropped += UInt64(waiting)
             rxPending.removeAll()
             rxPendingHead = 0
             return waiting
         }
+        var touched = [Bool](repeating: false, count: pairs)
         do throws(VirtioFault) {
             while rxPendingHead < rxPending.count {
                 let frame = rxPending[rxPendingHead]
                 rxPendingHead += 1
-                if accepts(frame) { try receive(frame) } else { counters.rxFiltered += 1 }
+                guard accepts(frame) else { counters.rxFiltered += 1; continue }
+                let pair = pairs == 1 ? 0 : Int(Self.flowHash(frame) % UInt32(pairs))
+                touched[pair] = true
+                if try receive(frame, queue: 2 * pair) { rxFramesPerPair[pair] += 1 }
             }
-            try publishAndInterrupt(q)
+            for pair in 0..<pairs where touched[pair] { try publishAndInterrupt(2 * pair) }
         } catch {
             record(error)
         }
@@ -81,8 +93,25 @@ extension VirtioNetDeviceState {
         return waiting
     }
 
-    private mutating func receive(_ frame: [UInt8]) throws(VirtioFault) {
-        let q = Layout.rxQueue
+    /// Which pair a frame goes to, standing in for the multi-queue tap, where Linux's tun
+    /// picks the queue from the flow hash of the packet: a hash of IPv4 source and
+    /// destination and, for TCP and UDP, the ports (FNV-1a over those bytes), so that
+    /// one flow always lands on one queue. Anything else goes to pair 0.
+    static func flowHash(_ frame: [UInt8]) -> UInt32 {
+        guard frame.count >= 34, frame[12] == 0x08, frame[13] == 0x00, frame[14] >> 4 == 4 else { return 0 }
+        var hash: UInt32 = 2_166_136_261
+        func mix(_ b: UInt8) { hash = (hash ^ UInt32(b)) &* 16_777_619 }
+        for i in 26..<34 { mix(frame[i]) }
+        let headerLength = Int(frame[14] & 0x0f) * 4
+        let proto = frame[23]
+        if proto == 6 || proto == 17, frame.count >= 14 + headerLength + 4 {
+            for i in 0..<4 { mix(frame[14 + headerLength + i]) }
+        }
+        return hash
+    }
+
+    /// Places one frame into RX virtqueue `q`; returns whether it was delivered (false: dropped).
+    private mutating func receive(_ frame: [UInt8], queue q: Int) throws(VirtioFault) -> Bool {
         let needed = headerSize + frame.count
         let mergeable = negotiated.contains(.mergeableRXBuffers)
         var chains: [SimulatedVirtqueue.Chain] = []
@@ -99,7 +128,7 @@ extension VirtioNetDeviceState {
             queues[q].unpop(chains.count)  // the buffers stay posted for a smaller frame
             counters.rxDropped += 1
             if !chains.isEmpty { counters.rxTooLarge += 1 }
-            return
+            return false
         }
         if !anyLayout, let first = chains[0].writable.first, first.length != headerSize {
             record(.protocolViolation("RX chain at descriptor \(chains[0].head): without ANY_LAYOUT the \(headerSize)-byte header must have its own descriptor, which has \(first.length) bytes"))
@@ -125,6 +154,7 @@ extension VirtioNetDeviceState {
         }
         counters.rxFrames += 1
         counters.rxBytes += UInt64(frame.count)
+        return true
     }
 
     /// QEMU's receive_filter without a MAC table: promiscuous takes everything; otherwise
@@ -141,8 +171,7 @@ extension VirtioNetDeviceState {
 
     /// Executes the commands on the control queue after a kick. Returns how many.
     mutating func processControl() -> Int {
-        let q = Layout.controlQueue
-        guard queues.indices.contains(q), isLive, queues[q].enabled, queues[q].kicked else { return 0 }
+        guard let q = controlQueueIndex, isLive, queues[q].enabled, queues[q].kicked else { return 0 }
         queues[q].kicked = false
         var handled = 0
         do throws(VirtioFault) {
@@ -169,6 +198,17 @@ extension VirtioNetDeviceState {
 
     private mutating func execute(class commandClass: UInt8, command: UInt8, data: [UInt8]) -> UInt8 {
         counters.controlCommands += 1
+        if commandClass == Control.classMQ {
+            // virtqueue_pairs, le16, between 1 and max_virtqueue_pairs (§5.1.6.5.5).
+            guard negotiated.contains(.multiQueue), command == Control.mqPairsSet, data.count == 2 else { return Control.err }
+            let pairs = Int(data[0]) | Int(data[1]) << 8
+            guard pairs >= 1, pairs <= pairCount else {
+                record(.protocolViolation("VQ_PAIRS_SET \(pairs): must be between 1 and max_virtqueue_pairs \(configuration.maxQueuePairs)"))
+                return Control.err
+            }
+            activePairs = pairs
+            return Control.ok
+        }
         guard commandClass == Control.classRX, negotiated.contains(.controlRX) else { return Control.err }
         guard data.count == 1 else { return Control.err }
         switch command {

@@ -29,6 +29,7 @@ extension VirtioNetDeviceState {
             let unknown = wanted.subtracting(offered)
             if !unknown.isEmpty { record(.protocolViolation("driver accepted features \(unknown) that were not offered (offered \(offered))")) }
             negotiated = wanted.intersection(offered)  // as QEMU: unknown bits are dropped
+            featuresNegotiated()
         case (Legacy.queuePFN, 4):
             guard let q = selectedQueue else {
                 record(.register("legacy queue PFN written for queue \(queueSelect), which does not exist"))

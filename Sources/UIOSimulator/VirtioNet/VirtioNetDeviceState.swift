@@ -33,6 +33,10 @@ struct VirtioNetDeviceState {
     var rxPendingHead = 0
     var transmitted: [[UInt8]] = []
     var counters = VirtioNetModel.Counters()
+    /// Queue pairs the device spreads received frames over (VQ_PAIRS_SET; 1 until then).
+    var activePairs = 1
+    var rxFramesPerPair: [UInt64]
+    var txFramesPerPair: [UInt64]
     var faults: [VirtioFault] = []
 
     init(configuration: VirtioNetModel.Configuration, dma: SimulatedDMA, pci: SimulatedConfigSpace) {
@@ -40,15 +44,32 @@ struct VirtioNetDeviceState {
         self.memory = GuestMemory(dma: dma)
         self.pci = pci
         self.linkUp = configuration.linkUp
-        var queues = [
-            SimulatedVirtqueue(index: Layout.rxQueue, maxSize: configuration.queueSize),
-            SimulatedVirtqueue(index: Layout.txQueue, maxSize: configuration.queueSize),
-        ]
-        if configuration.features.contains(.controlVQ) {
-            queues.append(SimulatedVirtqueue(index: Layout.controlQueue, maxSize: configuration.controlQueueSize))
-        }
-        self.queues = queues
+        self.queues = Self.makeQueues(pairs: 1, configuration: configuration)
+        self.rxFramesPerPair = Array(repeating: 0, count: configuration.maxQueuePairs)
+        self.txFramesPerPair = Array(repeating: 0, count: configuration.maxQueuePairs)
     }
+
+    /// receiveq1, transmitq1, ..., receiveqN, transmitqN, then the control queue (virtio 1.0
+    /// §5.1.2). Like QEMU, the device has one pair until MQ is negotiated, so the control
+    /// queue moves from 2 to 2 × max_virtqueue_pairs at that point.
+    static func makeQueues(pairs: Int, configuration: VirtioNetModel.Configuration) -> [SimulatedVirtqueue] {
+        var queues: [SimulatedVirtqueue] = []
+        for i in 0..<(2 * pairs) { queues.append(SimulatedVirtqueue(index: i, maxSize: configuration.queueSize)) }
+        if configuration.features.contains(.controlVQ) {
+            queues.append(SimulatedVirtqueue(index: 2 * pairs, maxSize: configuration.controlQueueSize))
+        }
+        return queues
+    }
+
+    /// The layout for the features just negotiated (QEMU's virtio_net_set_multiqueue).
+    mutating func featuresNegotiated() {
+        let pairs = negotiated.contains(.multiQueue) ? configuration.maxQueuePairs : 1
+        if queues.count / 2 != pairs { queues = Self.makeQueues(pairs: pairs, configuration: configuration) }
+    }
+
+    /// Queue pairs that exist now.
+    var pairCount: Int { queues.count / 2 }
+    var controlQueueIndex: Int? { configuration.features.contains(.controlVQ) ? queues.count - 1 : nil }
 
     var offered: VirtioNetFeatures { configuration.features }
 
@@ -99,12 +120,14 @@ struct VirtioNetDeviceState {
             return false
         }
         negotiated = wanted
+        featuresNegotiated()
         return true
     }
 
     private mutating func driverOK() {
-        if configuration.txPolling, queues[Layout.txQueue].enabled {
-            do throws(VirtioFault) { try queues[Layout.txQueue].setNoNotify(true, memory) } catch { record(error) }
+        guard configuration.txPolling else { return }
+        for pair in 0..<pairCount where queues[2 * pair + 1].enabled {
+            do throws(VirtioFault) { try queues[2 * pair + 1].setNoNotify(true, memory) } catch { record(error) }
         }
     }
 
@@ -116,7 +139,8 @@ struct VirtioNetDeviceState {
         deviceFeatureSelect = 0
         driverFeatureSelect = 0
         queueSelect = 0
-        for i in queues.indices { queues[i].reset() }
+        queues = Self.makeQueues(pairs: 1, configuration: configuration)
+        activePairs = 1
         broken = false
         setISR(0)
         counters.resets += 1
@@ -169,7 +193,8 @@ struct VirtioNetDeviceState {
         var bytes = configuration.mac.array
         let linkStatus = linkUp ? Layout.NetConfig.statusLinkUp : 0
         bytes += [UInt8(linkStatus & 0xff), UInt8(linkStatus >> 8)]
-        bytes += [1, 0]  // max_virtqueue_pairs: 1 (MQ is not offered)
+        let pairs = configuration.maxQueuePairs
+        bytes += [UInt8(pairs & 0xff), UInt8(pairs >> 8)]  // max_virtqueue_pairs
         return bytes
     }
 

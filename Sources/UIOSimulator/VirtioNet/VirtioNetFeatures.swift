@@ -8,6 +8,9 @@ public struct VirtioNetFeatures: OptionSet, Sendable, Hashable, CustomStringConv
     public static let status = VirtioNetFeatures(rawValue: 1 << 16)
     public static let controlVQ = VirtioNetFeatures(rawValue: 1 << 17)
     public static let controlRX = VirtioNetFeatures(rawValue: 1 << 18)
+    /// VIRTIO_NET_F_MQ (virtio 1.0 §5.1.3): several queue pairs; offered when the model is
+    /// configured with more than one (QEMU: mq=on).
+    public static let multiQueue = VirtioNetFeatures(rawValue: 1 << 22)
     /// Legacy only: the header may share a descriptor with the frame (virtio 1.0 §2.4.4.3).
     public static let anyLayout = VirtioNetFeatures(rawValue: 1 << 27)
     public static let version1 = VirtioNetFeatures(rawValue: 1 << 32)
@@ -19,7 +22,7 @@ public struct VirtioNetFeatures: OptionSet, Sendable, Hashable, CustomStringConv
     public var description: String {
         let names: [(VirtioNetFeatures, String)] = [
             (.mac, "MAC"), (.mergeableRXBuffers, "MRG_RXBUF"), (.status, "STATUS"), (.controlVQ, "CTRL_VQ"),
-            (.controlRX, "CTRL_RX"), (.anyLayout, "ANY_LAYOUT"), (.version1, "VERSION_1"),
+            (.controlRX, "CTRL_RX"), (.multiQueue, "MQ"), (.anyLayout, "ANY_LAYOUT"), (.version1, "VERSION_1"),
         ]
         var parts = names.filter { contains($0.0) }.map(\.1)
         let unknown = rawValue & ~names.reduce(0) { $0 | $1.0.rawValue }

@@ -32,12 +32,19 @@ public final class VirtioNetModel: SimulatedDeviceModel, WirePort {
         /// The device polls TX: it sets VRING_USED_F_NO_NOTIFY on the TX ring at DRIVER_OK and
         /// sends without waiting for a kick.
         public var txPolling: Bool
+        /// max_virtqueue_pairs. Above 1, MQ is offered (unless `features` says otherwise), and
+        /// the extra pairs exist once the driver negotiates it, as in QEMU.
+        public var maxQueuePairs: Int
 
         public init(layout: Layout, features: VirtioNetFeatures? = nil,
                     mac: MACAddress = MACAddress(0x52, 0x54, 0x00, 0x12, 0x34, 0x56),
-                    queueSize: Int = 256, controlQueueSize: Int = 64, linkUp: Bool = true, txPolling: Bool = false) {
+                    queueSize: Int = 256, controlQueueSize: Int = 64, linkUp: Bool = true, txPolling: Bool = false,
+                    maxQueuePairs: Int = 1) {
+            precondition(maxQueuePairs >= 1 && maxQueuePairs <= 0x8000, "max_virtqueue_pairs is 1 to 0x8000 (virtio 1.0 §5.1.4)")
             self.layout = layout
-            self.features = features ?? (layout == .legacy ? .legacyDefault : .modernDefault)
+            self.maxQueuePairs = maxQueuePairs
+            let defaults: VirtioNetFeatures = layout == .legacy ? .legacyDefault : .modernDefault
+            self.features = features ?? (maxQueuePairs > 1 ? defaults.union(.multiQueue) : defaults)
             self.mac = mac
             self.queueSize = queueSize
             self.controlQueueSize = controlQueueSize
@@ -212,6 +219,18 @@ public final class VirtioNetModel: SimulatedDeviceModel, WirePort {
     public func notifications(queue: Int) -> Int {
         state.withLock { s in s.queues.indices.contains(queue) ? s.queues[queue].notifications : 0 }
     }
+    /// Frames delivered into RX queue pair `pair`'s ring.
+    public func rxFrames(pair: Int) -> UInt64 {
+        state.withLock { s in s.rxFramesPerPair.indices.contains(pair) ? s.rxFramesPerPair[pair] : 0 }
+    }
+    /// Frames sent from TX queue pair `pair`'s ring.
+    public func txFrames(pair: Int) -> UInt64 {
+        state.withLock { s in s.txFramesPerPair.indices.contains(pair) ? s.txFramesPerPair[pair] : 0 }
+    }
+    /// Queue pairs in use: 1 until the driver sets more with VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET.
+    public var activeQueuePairs: Int { state.withLock { $0.activePairs } }
+    /// Virtqueues that exist now (2 + control before MQ is negotiated, 2 × max + control after).
+    public var virtqueueCount: Int { state.withLock { $0.queues.count } }
     /// Frames injected and not yet delivered or dropped.
     public var pendingRXFrames: Int { state.withLock { $0.rxPending.count - $0.rxPendingHead } }
 

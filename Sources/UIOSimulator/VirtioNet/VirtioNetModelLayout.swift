@@ -113,6 +113,9 @@ public enum VirtioNetModelLayout {
         public static let classRX: UInt8 = 0
         public static let rxPromisc: UInt8 = 0
         public static let rxAllMulti: UInt8 = 1
+        /// VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET with le16 virtqueue_pairs (§5.1.6.5.5).
+        public static let classMQ: UInt8 = 4
+        public static let mqPairsSet: UInt8 = 0
         public static let ok: UInt8 = 0
         public static let err: UInt8 = 1
     }

@@ -1,0 +1,45 @@
+import Ixgbe
+import UIO
+import VirtioNet
+
+/// Code that runs with one device opened with several queue pairs (`--queues N`).
+public protocol MultiQueueDeviceUser: ~Copyable {
+    mutating func use<D: MultiQueueDevice & ~Copyable>(_ device: inout D) throws
+}
+
+extension DeviceOpener {
+    /// Opens the UIO device at `address` with `queues` RX/TX queue pairs and runs `user`.
+    /// virtio-net only for now: ixgbe has no RSS set-up yet.
+    public static func with<U: MultiQueueDeviceUser & ~Copyable>(_ address: String, queues: Int, _ user: inout U) throws {
+        let function = try UIOPCIDevice(address: try PCIAddress(parsing: address))
+        switch try DriverRegistry.require(vendor: function.vendorID, device: function.deviceID) {
+        case .virtioNet:
+            var configuration = VirtioNetDevice<UIOPCIDevice, HugepageAllocator>.Configuration()
+            configuration.queuePairs = queues
+            var device = try VirtioNetDevice(function: function, allocator: HugepageAllocator(), configuration: configuration)
+            defer { device.shutdown() }
+            try user.use(&device)
+        case .ixgbe:
+            throw UIOError.device("\(address): ixgbe does not spread traffic over queues yet (no RSS set-up); use --queues 1")
+        }
+    }
+}
+
+/// `--cores 0,1`: a comma-separated list of core numbers.
+public func parseCores(_ text: String?) throws -> [Int] {
+    guard let text, !text.isEmpty else { return [] }
+    let cores = text.split(separator: ",").map { Int($0.trimmingCharacters()) }
+    guard cores.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+        throw UIOError.device("--cores '\(text)' is not a list of core numbers such as 0,1")
+    }
+    return cores.map { $0! }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters() -> Substring {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return s
+    }
+}

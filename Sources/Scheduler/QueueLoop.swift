@@ -1,0 +1,65 @@
+import UIO
+
+/// What the application does with each batch one queue pair received, on that queue's own
+/// thread. Generic over the handle, so every call is specialised, as `BatchHandler`.
+public protocol QueueHandler: ~Copyable {
+    /// Handles `batch` (received on `queue`); whatever is left in it afterwards is freed.
+    mutating func handle<Q: QueuePair & ~Copyable>(_ batch: inout PacketBatch, queue: inout Q)
+    /// Called about every `tickInterval` on the queue's thread (per-queue statistics).
+    mutating func tick<Q: QueuePair & ~Copyable>(queue: inout Q)
+}
+
+extension QueueHandler where Self: ~Copyable {
+    public mutating func tick<Q: QueuePair & ~Copyable>(queue: inout Q) {}
+}
+
+extension PacketLoop {
+    /// The hybrid loop for one queue pair that this thread owns. It polls only its queue;
+    /// idle, it sleeps on the queue's eventfd through `waker`, which the device's control
+    /// thread (`QueueThreads`) signals when the shared interrupt line reports work for it.
+    public mutating func run<Q: QueuePair & ~Copyable, H: QueueHandler & ~Copyable>(
+        queue: inout Q, handler: inout H, waker: QueueWaker, until shouldStop: () -> Bool = { false }
+    ) throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var nextTick = start + tickInterval
+        var batch = PacketBatch(capacity: policy.batchSize)
+        var emptyPolls = 0
+        let threshold = policy.mode == .interrupt ? 1 : policy.emptyPollsBeforeSleep
+        queue.disableInterrupt()
+        defer { statistics.totalTime = clock.now - start }
+
+        while !StopSignal.isRequested && !shouldStop() {
+            let received = queue.receive(into: &batch)
+            if received > 0 {
+                handler.handle(&batch, queue: &queue)
+                batch.removeAll()
+            }
+            statistics.polls &+= 1
+            statistics.packets &+= UInt64(received)
+            if received > 0 {
+                emptyPolls = 0
+            } else {
+                statistics.emptyPolls &+= 1
+                emptyPolls += 1
+                if policy.mode != .poll && emptyPolls >= threshold {
+                    let before = clock.now
+                    switch try waker.sleep(&queue, timeout: policy.sleepTimeout) {
+                    case .lateArrival: statistics.lateArrivals &+= 1
+                    case .woken:
+                        statistics.sleeps &+= 1
+                        statistics.wakeups &+= 1
+                    case .timedOut: statistics.sleeps &+= 1
+                    }
+                    statistics.sleepingTime += clock.now - before
+                    queue.disableInterrupt()
+                    emptyPolls = 0
+                }
+            }
+            if statistics.polls & 63 == 0 || received == 0, clock.now >= nextTick {
+                handler.tick(queue: &queue)
+                nextTick = clock.now + tickInterval
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import CUIOShim
+import Synchronization
+import UIO
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The fan-out of one interrupt line to the threads of several queues.
+///
+/// `uio_pci_generic` gives a device one INTx line, one `/dev/uioN`. If every sleeping queue
+/// thread read it, all would wake on each interrupt (a thundering herd) and race to
+/// acknowledge it. Instead one thread, the device's control thread, is the only reader of
+/// `/dev/uioN`: it acknowledges the cause (virtio ISR, ixgbe EICR) and wakes, through an
+/// eventfd per queue, only the sleeping queues whose ring has a packet.
+///
+/// Per queue, a slot on cache lines of its own holds a state word, the eventfd, and the
+/// queue's `ReceiveProbe` (how the control thread sees, without touching the queue's handle,
+/// whether a packet waits). The handshake, with no lost wake-up:
+///
+///   queue thread                                control thread
+///   1. probe := queue.receiveProbe()           a. wait on /dev/uioN, read cause, re-arm INTx
+///   2. state := armed (seq_cst)                b. for each queue: if state == armed and
+///   3. enable the queue's interrupt                probe pending and CAS(armed → running):
+///   4. re-check the ring: work? CAS(armed →         write 1 to its eventfd
+///      running) and go; if the CAS fails the
+///      control thread has woken us: drain
+///   5. poll(eventfd, timeout)
+///   6. timeout: CAS(armed → running), or drain the eventfd if the control thread won
+///
+/// A packet before 3 is seen by 4. A packet after 3 raises the interrupt; the device
+/// publishes the used ring before raising it, and the control thread reads the probe after
+/// reading the cause, so b sees it (INTx is level-triggered: a packet after a's cause read
+/// raises the line again once re-armed). Exactly one side wins the CAS, so each wake writes
+/// the eventfd once and is drained once: no stale wake-up is left for the next sleep.
+///
+/// With VFIO and MSI-X each queue has a vector of its own, delivered to an eventfd by the
+/// kernel: the queue thread would poll that eventfd in step 5 and the control thread would
+/// have nothing to fan out. The queue loop only sees "sleep on my eventfd".
+public struct QueueWaker: @unchecked Sendable {
+    static let running: UInt32 = 0
+    static let armed: UInt32 = 1
+    static let slotStride = 128
+
+    struct Slot: ~Copyable {
+        let state: Atomic<UInt32>
+        /// Wake-ups the control thread sent to this queue (written by it only).
+        let wakes: Atomic<UInt64>
+        let eventFD: CInt
+        /// Where and how to look: the same for every sleep of a queue, written before its
+        /// first `armed` store and never changed after, so the control thread reads it safely.
+        var probe: ReceiveProbe
+        /// The value that means "nothing new", which changes with every sleep: an atomic,
+        /// stored before `armed` and loaded after it.
+        let expected: Atomic<UInt32>
+    }
+
+    let base: UnsafeMutableRawPointer
+    public let count: Int
+
+    /// One slot and one eventfd per queue.
+    public init(queues: Int) throws {
+        precondition(queues >= 1 && queues <= 64, "a waker serves 1 to 64 queues")
+        precondition(MemoryLayout<Slot>.size <= Self.slotStride)
+        let base = UnsafeMutableRawPointer.allocate(byteCount: Self.slotStride * queues, alignment: Self.slotStride)
+        func slot(_ i: Int) -> UnsafeMutablePointer<Slot> { (base + i * Self.slotStride).assumingMemoryBound(to: Slot.self) }
+        for q in 0..<queues {
+            let fd = uio_eventfd_nonblocking()
+            guard fd >= 0 else {
+                let code = errno
+                for i in 0..<q { close(slot(i).pointee.eventFD); slot(i).deinitialize(count: 1) }
+                base.deallocate()
+                throw UIOError.device("eventfd for queue \(q) failed: \(String(cString: strerror(code))); raise the open-file limit (ulimit -n)")
+            }
+            (base + q * Self.slotStride).bindMemory(to: Slot.self, capacity: 1)
+                .initialize(to: Slot(state: Atomic(Self.running), wakes: Atomic(0), eventFD: fd, probe: .none, expected: Atomic(0)))
+        }
+        self.base = base
+        count = queues
+    }
+
+    /// Closes the eventfds. Only after every queue thread has returned.
+    public func destroy() {
+        for q in 0..<count {
+            close(slot(q).pointee.eventFD)
+            slot(q).deinitialize(count: 1)
+        }
+        base.deallocate()
+    }
+
+    func slot(_ q: Int) -> UnsafeMutablePointer<Slot> {
+        (base + q * Self.slotStride).assumingMemoryBound(to: Slot.self)
+    }
+
+    /// The eventfd queue `q` sleeps on (to hand to VFIO as an MSI-X trigger, for instance).
+    public func eventFD(queue q: Int) -> CInt { slot(q).pointee.eventFD }
+    /// Wake-ups sent to queue `q` so far.
+    public func wakes(queue q: Int) -> UInt64 { slot(q).pointee.wakes.load(ordering: .relaxed) }
+
+    public enum SleepOutcome: Sendable, Equatable {
+        /// The re-check after arming found a packet: no sleep.
+        case lateArrival
+        /// The control thread woke this queue: its ring has a packet.
+        case woken
+        case timedOut
+    }
+
+    /// Steps 1-6 for `queue` (its handle's owner calls this). The caller disables the queue's
+    /// interrupt afterwards, when it goes back to polling.
+    public func sleep<Q: QueuePair & ~Copyable>(_ queue: inout Q, timeout: Duration) throws -> SleepOutcome {
+        let s = slot(queue.index)
+        let probe = queue.receiveProbe()
+        if s.pointee.probe.address != probe.address {
+            precondition(s.pointee.probe.address == nil, "queue \(queue.index): its receive probe moved")
+            s.pointee.probe = probe
+        }
+        s.pointee.expected.store(probe.expected, ordering: .relaxed)
+        s.pointee.state.store(Self.armed, ordering: .sequentiallyConsistent)
+        queue.enableInterrupt()
+        if queue.hasPendingReceive() {
+            if disarm(s) { return .lateArrival }
+            try drain(s)
+            return .woken
+        }
+        var pfd = pollfd(fd: s.pointee.eventFD, events: Int16(POLLIN), revents: 0)
+        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ready = poll(&pfd, 1, ms)
+        if ready < 0 && errno != EINTR { throw UIOError.fromErrno("poll", path: "queue \(queue.index)'s eventfd") }
+        if ready > 0 {
+            try drain(s)
+            return .woken
+        }
+        // Timeout or a signal (a stop request): leave, unless the control thread woke us.
+        if disarm(s) { return .timedOut }
+        try drain(s)
+        return .woken
+    }
+
+    private func disarm(_ s: UnsafeMutablePointer<Slot>) -> Bool {
+        s.pointee.state.compareExchange(expected: Self.armed, desired: Self.running, ordering: .sequentiallyConsistent).exchanged
+    }
+
+    /// Reads the eventfd back to 0. The control thread writes it right after winning the CAS:
+    /// if that write is not there yet, wait for it (the eventfd is non-blocking, as VFIO's).
+    private func drain(_ s: UnsafeMutablePointer<Slot>) throws {
+        var value: UInt64 = 0
+        while true {
+            let n = read(s.pointee.eventFD, &value, 8)
+            if n == 8 { return }
+            if n < 0 && (errno == EINTR || errno == EAGAIN) {
+                var pfd = pollfd(fd: s.pointee.eventFD, events: Int16(POLLIN), revents: 0)
+                _ = poll(&pfd, 1, 10)
+                continue
+            }
+            throw UIOError.fromErrno("read", path: "a queue's eventfd")
+        }
+    }
+
+    /// Wakes every sleeping queue, work or not: for a stop request, so that no queue thread
+    /// sleeps out its timeout first.
+    public func wakeAll() {
+        for q in 0..<count {
+            let s = slot(q)
+            guard s.pointee.state.compareExchange(expected: Self.armed, desired: Self.running, ordering: .sequentiallyConsistent).exchanged
+            else { continue }
+            var one: UInt64 = 1
+            _ = write(s.pointee.eventFD, &one, 8)
+        }
+    }
+
+    /// The control thread's step b: wakes every armed queue in `mask` whose ring has a packet.
+    /// Returns how many it woke.
+    @discardableResult
+    public func wakeQueuesWithWork(mask: UInt64 = ~0) -> Int {
+        var woken = 0
+        for q in 0..<count where mask & (1 << UInt64(q)) != 0 {
+            let s = slot(q)
+            guard s.pointee.state.load(ordering: .sequentiallyConsistent) == Self.armed, s.pointee.probe.isPending(expected: s.pointee.expected.load(ordering: .relaxed)),
+                  s.pointee.state.compareExchange(expected: Self.armed, desired: Self.running, ordering: .sequentiallyConsistent).exchanged
+            else { continue }
+            var one: UInt64 = 1
+            // An eventfd write of 1 cannot fail short of overflowing 2^64 − 2.
+            _ = write(s.pointee.eventFD, &one, 8)
+            s.pointee.wakes.wrappingAdd(1, ordering: .relaxed)
+            woken += 1
+        }
+        return woken
+    }
+}

@@ -1,0 +1,112 @@
+import UIO
+
+/// The packet path of one virtio-net queue pair: receiveq(q) at virtqueue 2q and
+/// transmitq(q) at 2q + 1 (virtio 1.0 §5.1.2), with the mempool its RX ring is filled from
+/// and its counter slot.
+///
+/// A plain value with no reference to the device: the device keeps one per pair, and
+/// `VirtioNetQueue` carries one to a thread of its own. Whoever holds it is its only user.
+@usableFromInline
+struct VirtioQueuePairState<R: RegisterAccess> {
+    @usableFromInline var rx: SplitVirtqueue
+    @usableFromInline var tx: SplitVirtqueue
+    /// For the doorbells only: writes to this pair's notify address (modern) or of this
+    /// pair's queue numbers to QueueNotify (legacy), which the device decodes per queue.
+    @usableFromInline let transport: VirtioTransport<R>
+    @usableFromInline let rxIndex: Int
+    @usableFromInline let txIndex: Int
+    @usableFromInline let mempool: Mempool
+    @usableFromInline let rxDataCapacity: Int
+    /// virtio-net header bytes before each frame: 12 with VERSION_1 or MRG_RXBUF, else 10.
+    @usableFromInline let headerLength: Int
+    /// This pair's slot in the device's `QueueCounterSlots`: written only by the holder.
+    @usableFromInline let counters: UnsafeMutablePointer<DeviceStatistics>
+
+    @inlinable
+    mutating func receive(into batch: inout PacketBatch) -> Int {
+        let start = batch.count
+        let headerLength = self.headerLength, capacity = rxDataCapacity
+        var slot = batch.unsafeSlots + start, bytes = 0
+        let received = rx.takeUsed(limit: batch.capacity &- start) { buffer, written in
+            // Never trust a length beyond what the buffer holds. Unsigned, so that one
+            // comparison catches both a length below the header and one above the buffer.
+            var length = UInt(bitPattern: written &- headerLength)
+            if _slowPath(length > UInt(bitPattern: capacity)) { length = written < headerLength ? 0 : UInt(bitPattern: capacity) }
+            buffer.pointee.length = UInt32(truncatingIfNeeded: length)
+            bytes &+= Int(bitPattern: length)
+            slot.pointee = buffer
+            slot += 1
+        }
+        if received > 0 {
+            batch.unsafeSetCount(start &+ received)
+            counters.pointee.rxPackets &+= UInt64(received)
+            counters.pointee.rxBytes &+= UInt64(bytes)
+        }
+        // Also when nothing came: a ring left empty while the mempool was exhausted must be
+        // refilled once buffers are back, or no frame could ever arrive again.
+        if rx.freeCount > 0 { refillRX() }
+        return received
+    }
+
+    /// Posts fresh buffers into every free RX chain, then publishes and notifies once.
+    @inlinable mutating func refillRX() {
+        if rx.postReceiveBuffers(from: mempool) == 0 { return }
+        rx.publish()
+        if rx.deviceWantsNotification() { transport.notify(queue: rxIndex, notifyOffset: rx.notifyOffset) }
+    }
+
+    @inlinable
+    mutating func transmit(from batch: inout PacketBatch) -> Int {
+        // Collect what the device has sent since the last call.
+        _ = tx.takeUsed(limit: Int.max) { buffer, _ in Mempool.unsafeFree(buffer) }
+        let sent = min(batch.count, tx.freeCount)
+        if sent == 0 { return 0 }
+        let bytes = tx.postTransmitBuffers(from: batch.unsafeSlots, count: sent)
+        batch.unsafeRemoveFirst(sent)
+        tx.publish()
+        if tx.deviceWantsNotification() { transport.notify(queue: txIndex, notifyOffset: tx.notifyOffset) }
+        counters.pointee.txPackets &+= UInt64(sent)
+        counters.pointee.txBytes &+= UInt64(bytes)
+        return sent
+    }
+
+    /// The used ring's `idx` against what this pair has consumed (virtio 1.0 §2.4.8).
+    func receiveProbe() -> ReceiveProbe {
+        ReceiveProbe(address: UnsafeRawPointer(rx.used + 2), width: 2, mask: 0xffff, expected: UInt32(rx.lastUsedIndex))
+    }
+
+    func destroy(allocator: some DMAAllocator) {
+        rx.destroy(allocator: allocator)
+        tx.destroy(allocator: allocator)
+        mempool.destroy(using: allocator)
+    }
+}
+
+/// Queue pair `index` of a `VirtioNetDevice`, detached from it for one thread to own
+/// (`MultiQueueDevice.detachQueue`). Give it back with `attachQueue` before the device is
+/// shut down.
+///
+/// `Sendable` by construction rather than by the compiler's proof (it holds raw ring
+/// pointers): the rings, mempool and counter slot are this pair's alone, and being
+/// `~Copyable` there is never a second handle to race with. The doorbell registers are
+/// shared with the other pairs, but each pair writes only its own queue numbers.
+public struct VirtioNetQueue<R: RegisterAccess>: ~Copyable, QueuePair, @unchecked Sendable {
+    @usableFromInline var state: VirtioQueuePairState<R>
+    public let index: Int
+
+    init(state: VirtioQueuePairState<R>, index: Int) {
+        self.state = state
+        self.index = index
+    }
+
+    @inlinable public mutating func receive(into batch: inout PacketBatch) -> Int { state.receive(into: &batch) }
+    @inlinable public mutating func transmit(from batch: inout PacketBatch) -> Int { state.transmit(from: &batch) }
+    @inlinable public func hasPendingReceive() -> Bool { state.rx.hasUsed }
+    public mutating func enableInterrupt() { state.rx.suppressInterrupts(false) }
+    public mutating func disableInterrupt() { state.rx.suppressInterrupts(true) }
+    public func receiveProbe() -> ReceiveProbe { state.receiveProbe() }
+    public var statistics: DeviceStatistics { state.counters.pointee }
+    public var bufferPoolAvailable: Int { state.mempool.available }
+    /// This pair's pool, for the application's own TX buffers (pktgen).
+    public var mempool: Mempool { state.mempool }
+}

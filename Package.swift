@@ -84,6 +84,8 @@ let package = Package(
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),
         .testTarget(name: "IxgbeTests", dependencies: ["Ixgbe", "UIO", "UIOSimulator"]),
+        // PacketLoop on simulated NICs: thresholds, the arm/sleep race, timeouts, link changes.
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe"]),
     ],
     swiftLanguageModes: [.v6]
 )

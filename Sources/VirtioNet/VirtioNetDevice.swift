@@ -139,20 +139,23 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     @inlinable
     public mutating func receive(queue: Int, into batch: inout PacketBatch) -> Int {
         let start = batch.count
-        let headerLength = self.headerLength, capacity = rxDataCapacity
+        let headerLength = self.headerLength, capacity = UInt(bitPattern: rxDataCapacity)
+        // One comparison on the fast path covers both checks below.
+        let fastLimit = min(capacity, UInt(EthernetFrame.maxUntaggedLength))
         var slot = batch.unsafeSlots + start, bytes = 0, oversize = 0
         let taken = rx.takeUsed(limit: batch.capacity &- start) { buffer, written in
-            // Never trust a length beyond what the buffer holds. Unsigned, so that one
-            // comparison catches both a length below the header and one above the buffer.
             var length = UInt(bitPattern: written &- headerLength)
-            if _slowPath(length > UInt(bitPattern: capacity)) { length = written < headerLength ? 0 : UInt(bitPattern: capacity) }
-            // The device delivers whatever fits the buffer (QEMU does, up to 1920 bytes here);
-            // Ethernet allows 1514 (1518 tagged). Longer frames go back to the pool, counted.
-            if _slowPath(length > UInt(EthernetFrame.maxUntaggedLength))
-                && EthernetFrame.isOversize(PacketBufferHeader.data(buffer), length: Int(bitPattern: length)) {
-                Mempool.unsafeFree(buffer)
-                oversize &+= 1
-                return
+            if _slowPath(length > fastLimit) {
+                // Never trust a length beyond what the buffer holds. Unsigned, so that one
+                // comparison catches both a length below the header and one above the buffer.
+                if length > capacity { length = written < headerLength ? 0 : capacity }
+                // The device delivers whatever fits the buffer (QEMU does, up to 1920 bytes
+                // here); Ethernet allows 1514 (1518 tagged). Longer frames go back, counted.
+                if EthernetFrame.isOversize(PacketBufferHeader.data(buffer), length: Int(bitPattern: length)) {
+                    Mempool.unsafeFree(buffer)
+                    oversize &+= 1
+                    return
+                }
             }
             buffer.pointee.length = UInt32(truncatingIfNeeded: length)
             bytes &+= Int(bitPattern: length)

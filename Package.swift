@@ -103,6 +103,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // PacketLoop on simulated NICs: thresholds, the arm/sleep race, timeouts, link changes.
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -91,7 +91,10 @@ struct Forwarding: DevicePairUser {
         }
         pcap?.flush()
         let sa = a.statistics(), sb = b.statistics()
-        Console.line("forwarder: stopped. \(options.pciA) rx=\(sa.rxPackets) tx=\(sa.txPackets), \(options.pciB) rx=\(sb.rxPackets) tx=\(sb.txPackets), dropped=\(dropped)")
+        // rx-oversize: frames longer than Ethernet allows, which the NIC or driver discarded
+        // instead of forwarding them as giants.
+        Console.line("forwarder: stopped. \(options.pciA) rx=\(sa.rxPackets) tx=\(sa.txPackets) rx-oversize=\(sa.rxOversize), "
+                     + "\(options.pciB) rx=\(sb.rxPackets) tx=\(sb.txPackets) rx-oversize=\(sb.rxOversize), dropped=\(dropped)")
     }
 
     /// Receives one batch on `from`, touches each frame, sends it on `to`; returns frames dropped.

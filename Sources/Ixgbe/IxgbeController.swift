@@ -146,7 +146,7 @@ struct IxgbeController<Registers: RegisterAccess> {
     /// CRC the device strips. Dropped frames are the missed ones (MPC, per packet buffer)
     /// and those the queues dropped for lack of descriptors (QPRDC, with SRRCTL.DROP_EN,
     /// which this driver sets), which MPC does not count. Transmit comes from GPTC and GOTC,
-    /// octets with the CRC.
+    /// octets with the CRC. Oversize frames the device discarded come from ROC.
     func readStatistics() -> DeviceStatistics {
         var s = DeviceStatistics()
         for n in 0..<IXGBE.queueStatCounters {
@@ -161,6 +161,7 @@ struct IxgbeController<Registers: RegisterAccess> {
         // Read to clear, though unused: they stick at their maximum rather than wrap.
         _ = registers.read32(IXGBE.GPRC)
         _ = registers.read64(IXGBE.GORCL)
+        s.rxOversize = UInt64(registers.read32(IXGBE.ROC))
         return s
     }
 

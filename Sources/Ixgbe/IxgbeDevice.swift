@@ -280,6 +280,7 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
         // On the totals, not on each delta: a frame counted between the packet and the octet
         // reads shows in one delta and not the other, but never makes a total go backwards.
         counters.txBytes = octetsTransmitted &- min(octetsTransmitted, IXGBE.fcsSize &* counters.txPackets)
+        counters.rxOversize &+= delta.rxOversize
         return counters
     }
 

@@ -238,6 +238,9 @@ public enum IXGBE {
     public static let GOTCH = 0x04094
     /// The Ethernet FCS (CRC-32) that GOTC counts with every frame.
     public static let fcsSize: UInt64 = 4
+    /// Receive Oversize Count: frames longer than MAXFRS (1518 bytes with FCS, 1522 with a
+    /// VLAN tag) while HLREG0.JUMBOEN is off; the device discards them (Linux: IXGBE_ROC).
+    public static let ROC = 0x040AC
     /// Missed Packets Count, one per packet buffer (0…7): frames for which the packet buffer
     /// had no room (§8.2.3.23).
     @inlinable public static func MPC(_ n: Int) -> Int { 0x03FA0 + 4 * n }

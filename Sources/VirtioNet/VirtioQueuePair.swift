@@ -25,23 +25,36 @@ struct VirtioQueuePairState<R: RegisterAccess> {
     @inlinable
     mutating func receive(into batch: inout PacketBatch) -> Int {
         let start = batch.count
-        let headerLength = self.headerLength, capacity = rxDataCapacity
-        var slot = batch.unsafeSlots + start, bytes = 0
-        let received = rx.takeUsed(limit: batch.capacity &- start) { buffer, written in
-            // Never trust a length beyond what the buffer holds. Unsigned, so that one
-            // comparison catches both a length below the header and one above the buffer.
+        let headerLength = self.headerLength, capacity = UInt(bitPattern: rxDataCapacity)
+        // One comparison on the fast path covers both checks below.
+        let fastLimit = min(capacity, UInt(EthernetFrame.maxUntaggedLength))
+        var slot = batch.unsafeSlots + start, bytes = 0, oversize = 0
+        let taken = rx.takeUsed(limit: batch.capacity &- start) { buffer, written in
             var length = UInt(bitPattern: written &- headerLength)
-            if _slowPath(length > UInt(bitPattern: capacity)) { length = written < headerLength ? 0 : UInt(bitPattern: capacity) }
+            if _slowPath(length > fastLimit) {
+                // Never trust a length beyond what the buffer holds. Unsigned, so that one
+                // comparison catches both a length below the header and one above the buffer.
+                if length > capacity { length = written < headerLength ? 0 : capacity }
+                // The device delivers whatever fits the buffer (QEMU does, up to 1920 bytes
+                // here); Ethernet allows 1514 (1518 tagged). Longer frames go back, counted.
+                if EthernetFrame.isOversize(PacketBufferHeader.data(buffer), length: Int(bitPattern: length)) {
+                    Mempool.unsafeFree(buffer)
+                    oversize &+= 1
+                    return
+                }
+            }
             buffer.pointee.length = UInt32(truncatingIfNeeded: length)
             bytes &+= Int(bitPattern: length)
             slot.pointee = buffer
             slot += 1
         }
+        let received = taken &- oversize
         if received > 0 {
             batch.unsafeSetCount(start &+ received)
             counters.pointee.rxPackets &+= UInt64(received)
             counters.pointee.rxBytes &+= UInt64(bytes)
         }
+        if _slowPath(oversize > 0) { counters.pointee.rxOversize &+= UInt64(oversize) }
         // Also when nothing came: a ring left empty while the mempool was exhausted must be
         // refilled once buffers are back, or no frame could ever arrive again.
         if rx.freeCount > 0 { refillRX() }

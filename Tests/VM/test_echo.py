@@ -3,9 +3,19 @@ host kernel through a tap. One VM per NIC kind (legacy, modern) runs every check
 
 1. ping 100/100 (56-byte payloads), then payloads of 0 and 1472 bytes;
 2. 1,000 UDP datagrams of varied sizes to port 7 come back byte-identical;
-3. SIGTERM: exit 0, "device reset" printed, and the device status register reads 0;
-4. interrupt mode: 5 s idle uses (almost) no CPU, then the next ping is answered;
-5. QMP set_link off/on reaches the driver as config-change interrupts (link down, link up).
+3. hybrid mode (the default): 10 s idle uses at most 2 % of a core (the README's goal for
+   idle CPU; the loop sleeps on the interrupt after 300 empty polls), then the next ping is
+   answered;
+4. SIGTERM: exit 0, "device reset" printed, and the device status register reads 0;
+5. interrupt mode: 5 s idle uses at most 2 % of a core, then the next ping is answered;
+6. QMP set_link off/on reaches the driver as config-change interrupts (link down, link up).
+
+Idle CPU is utime + stime of the server from /proc/PID/stat, in clock ticks (CLK_TCK), over
+IDLE_WINDOWS back-to-back windows; the best window must meet the goal. Under TCG a busy host
+inflates the guest's accounting (a vCPU thread descheduled on the host still has its guest
+process charged the ticks): on the 2-core development host, a run at load average 7.6 read
+3.2 % (hybrid) and 4.2 % (interrupt), where quieter runs read 1.0-1.6 % and 1.0-1.4 %. A loop
+that really spins reads about 100 % in every window, so the best of a few still catches it.
 """
 
 import os
@@ -18,6 +28,10 @@ from vmlib import VM, check  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("SWIFT_UIO_BIN", os.path.join(REPO, ".build", "release"))
 ADDR = "0000:00:04.0"
+# The README's goal for idle CPU ("idle CPU over 10 s ... <= 2 %"), asserted in hybrid mode
+# (the default) and in interrupt mode: at most 2 % of one core.
+IDLE_CPU_LIMIT = 0.02
+IDLE_WINDOWS = 3
 
 # Reads the virtio device status byte: legacy BAR0 (I/O) offset 18, modern common cfg
 # device_status at 20 (QEMU puts common cfg at BAR4 offset 0).
@@ -51,17 +65,26 @@ stop_server() {{
 PYEOF
 }}
 
+cpu() {{ awk '{{print $14 + $15}}' /proc/$PID/stat; }}
 start_server hybrid
 mark READY-HYBRID
+wait_host idle-hybrid 300
+sleep 1
+for w in $(seq {IDLE_WINDOWS}); do
+  c0=$(cpu); sleep 10; c1=$(cpu)
+  echo "hybrid-idle-cpu-ticks=$((c1 - c0)) hz=$(getconf CLK_TCK) seconds=10"
+done
+mark IDLE-HYBRID-DONE
 wait_host stop-hybrid 300
 stop_server
 cat /results/hybrid.log
 
 start_server interrupt --mode interrupt
-cpu() {{ awk '{{print $14 + $15}}' /proc/$PID/stat; }}
 sleep 1
-c0=$(cpu); sleep 5; c1=$(cpu)
-echo "idle-cpu-ticks=$((c1 - c0)) of $(getconf CLK_TCK)/s over 5 s"
+for w in $(seq {IDLE_WINDOWS}); do
+  c0=$(cpu); sleep 5; c1=$(cpu)
+  echo "interrupt-idle-cpu-ticks=$((c1 - c0)) hz=$(getconf CLK_TCK) seconds=5"
+done
 mark IDLE-DONE
 wait_host stop-interrupt 300
 stop_server
@@ -126,9 +149,15 @@ def _run_echo_checks(kind):
         p = vm.netns_exec(["python3", "-c", UDP_CLIENT, vm.guest_ip(0)], timeout=180)
         print(f"  [{kind}] {p.stdout.strip()} {p.stderr.strip()}")
         check("udp ok=1000 bad=0 lost=0" in p.stdout, f"{kind}: UDP echo: {p.stdout} {p.stderr}")
+        vm.write_file("idle-hybrid")
+        loads = [os.getloadavg()[0]]
+        vm.wait_for_line(r"^IDLE-HYBRID-DONE", timeout=120)
+        got = ping(vm, 1, interval="1")
+        check(got == 1, f"{kind}: ping after 10 s idle in hybrid mode: {got}/1")
         vm.write_file("stop-hybrid")
 
         vm.wait_for_line(r"^IDLE-DONE", timeout=120)
+        loads.append(os.getloadavg()[0])
         got = ping(vm, 1, interval="1")
         check(got == 1, f"{kind}: ping after 5 s idle in interrupt mode: {got}/1")
         vm.set_link(0, False)
@@ -139,14 +168,22 @@ def _run_echo_checks(kind):
         vm.write_file("stop-interrupt")
         rc = vm.wait(timeout=60)
     out = vm.stdout
-    print("\n".join("  [%s] %s" % (kind, l) for l in out.splitlines() if l.startswith(("idle-cpu", "server-exit", "device-status", "echo-server: stopped"))))
+    print("\n".join("  [%s] %s" % (kind, l) for l in out.splitlines() if l.startswith(("hybrid-idle", "interrupt-idle", "server-exit", "device-status", "echo-server: stopped"))))
     check(rc == 0, f"{kind}: guest exit {rc}: {out} {vm.stderr}")
     check(out.count("server-exit=0") == 2, f"{kind}: echo-server must exit 0 on SIGTERM: {out}")
     check(out.count("device-status=0") == 2, f"{kind}: device must be reset after SIGTERM: {out}")
     check(out.count("stopped, device reset") == 2, f"{kind}: final stats line missing: {out}")
-    ticks = int(re.search(r"idle-cpu-ticks=(\d+)", out).group(1))
-    # 5 s at 100 ticks/s is 500 ticks for a busy loop; allow 2 % (10 ticks).
-    check(ticks <= 10, f"{kind}: idle echo-server in interrupt mode used {ticks} ticks in 5 s")
+    print(f"  [{kind}] host load average (1 min) around the idle windows: {' / '.join(f'{l:.1f}' for l in loads)}")
+    for mode in ("hybrid", "interrupt"):
+        windows = [tuple(map(int, m)) for m in re.findall(rf"^{mode}-idle-cpu-ticks=(\d+) hz=(\d+) seconds=(\d+)$", out, re.M)]
+        check(len(windows) == IDLE_WINDOWS, f"{kind}: {len(windows)} {mode} idle measurements, expected {IDLE_WINDOWS}: {out}")
+        shares = [ticks / (hz * seconds) for ticks, hz, seconds in windows]
+        seconds = windows[0][2]
+        print(f"  [{kind}] idle CPU, {mode} mode, {IDLE_WINDOWS} windows of {seconds} s: "
+              + ", ".join(f"{t} ticks = {s * 100:.1f} %" for (t, _, _), s in zip(windows, shares)))
+        check(min(shares) <= IDLE_CPU_LIMIT, f"{kind}: idle echo-server in {mode} mode used more than "
+              f"{IDLE_CPU_LIMIT * 100:.0f} % (the README's goal) in every {seconds} s window: "
+              f"{', '.join(f'{s * 100:.1f} %' for s in shares)}")
 
 
 def test_echo_legacy():

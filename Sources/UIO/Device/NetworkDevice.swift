@@ -87,6 +87,10 @@ public struct DeviceStatistics: Sendable, Equatable {
     public var rxDropped: UInt64 = 0
     /// Frames the driver could not queue for sending.
     public var txDropped: UInt64 = 0
+    /// Frames received longer than Ethernet allows (`EthernetFrame.isOversize`) and discarded:
+    /// by the device where it checks (the 82599's ROC), by the driver where the device hands
+    /// them over (virtio-net). They are not in `rxPackets` and never reach the application.
+    public var rxOversize: UInt64 = 0
 
     public init() {}
 }

@@ -170,6 +170,7 @@ public struct QueueCounterSlots: @unchecked Sendable {
         s.txBytes = Volatile.load64(p + MemoryLayout<DeviceStatistics>.offset(of: \.txBytes)!)
         s.rxDropped = Volatile.load64(p + MemoryLayout<DeviceStatistics>.offset(of: \.rxDropped)!)
         s.txDropped = Volatile.load64(p + MemoryLayout<DeviceStatistics>.offset(of: \.txDropped)!)
+        s.rxOversize = Volatile.load64(p + MemoryLayout<DeviceStatistics>.offset(of: \.rxOversize)!)
         return s
     }
 
@@ -189,5 +190,6 @@ extension DeviceStatistics {
         a.txBytes &+= b.txBytes
         a.rxDropped &+= b.rxDropped
         a.txDropped &+= b.txDropped
+        a.rxOversize &+= b.rxOversize
     }
 }

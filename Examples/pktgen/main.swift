@@ -31,6 +31,9 @@ struct PacketGenerator: ParsableCommand {
     var srcIp: String = "192.0.2.2"
     @Option var dstIp: String = "192.0.2.1"
 
+    @Flag(help: "Send nothing: receive every frame, count it and drop it (the counterpart of DPDK testpmd's rxonly).")
+    var receiveOnly = false
+
     func validate() throws {
         guard (60...1514).contains(size) else { throw ValidationError("--size must be between 60 and 1514") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
@@ -52,6 +55,7 @@ struct Generator: DeviceUser {
     let options: PacketGenerator
 
     mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
+        if options.receiveOnly { return receiveOnly(&device) }
         let pool = try Mempool(count: 2048, allocator: HugepageAllocator())
         defer { pool.destroy(using: HugepageAllocator()) }
         // Prefill every buffer once (as ixy does): only the sequence number changes per packet.
@@ -113,6 +117,41 @@ struct Generator: DeviceUser {
         device.shutdown()
         Console.line("pktgen: the TX ring was full on \(ringFull) of \(transmitCalls) transmit calls")
         Console.line("sent \(sent) packets in \(seconds.decimalText(2)) s (\(Int(Double(sent) / max(seconds, 1e-9))) pps)")
+    }
+}
+
+extension Generator {
+    /// Receive-only mode: receive in batches, drop every frame, count them. The receive path
+    /// alone (descriptor reap, refill, one notify per batch), for comparison with testpmd rxonly.
+    func receiveOnly<D: NetworkDevice & ~Copyable>(_ device: inout D) {
+        StopSignal.installHandlers()
+        Console.line("pktgen: \(device.driverName) \(options.pciAddress) mac \(device.macAddress) link \(device.link), receive only, batch \(options.batch): ready")
+        var batch = PacketBatch(capacity: options.batch)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let end = start + .milliseconds(Int(options.seconds * 1000))
+        var nextReport = start + .seconds(1)
+        var received: UInt64 = 0
+        var receivedAtReport: UInt64 = 0
+        var iterations = 0
+        while !StopSignal.isRequested {
+            iterations &+= 1
+            let n = device.receive(queue: 0, into: &batch)
+            received &+= UInt64(n)
+            batch.removeAll()
+            if iterations & 63 == 0 {
+                let now = clock.now
+                if now >= end { break }
+                if now >= nextReport {
+                    Console.line("pktgen: received \(received - receivedAtReport) pps")
+                    receivedAtReport = received
+                    nextReport = nextReport + .seconds(1)
+                }
+            }
+        }
+        let seconds = (clock.now - start) / .seconds(1)
+        device.shutdown()
+        Console.line("received \(received) packets in \(seconds.decimalText(2)) s (\(Int(Double(received) / max(seconds, 1e-9))) pps)")
     }
 }
 

@@ -257,12 +257,61 @@ def section_receive():
 # ---------------------------------------------------------------- 4. forwarding
 
 def forward_trial(vm, rate, seconds):
-    """One offered rate: (offered pps, forwarded frames, sent frames)."""
-    before = tap_counter(vm, 1, "rx_packets")
+    """One offered rate: (rate asked, offered pps, frames out of tap1, frames sent, frames the
+    tap dropped because QEMU did not read them: the guest's RX ring was full, or QEMU's I/O
+    thread did not run in time)."""
+    out0, drop0 = tap_counter(vm, 1, "rx_packets"), tap_counter(vm, 0, "tx_dropped")
     sent, secs = finish_source(start_source(vm, rate, seconds))
     time.sleep(0.5)      # frames still in the rings
-    out = tap_counter(vm, 1, "rx_packets") - before
-    return sent / secs, out, sent
+    out = tap_counter(vm, 1, "rx_packets") - out0
+    return rate, sent / secs, out, sent, tap_counter(vm, 0, "tx_dropped") - drop0
+
+
+def forward_sweep(vm):
+    """The highest offered rate with every frame sent reaching tap1 (RFC 2544's throughput):
+    from sweep_start, down by halves until a rate is clean, or up by 1.5x until one is not;
+    then bisect between the last clean rate and the first lossy one."""
+    trials = []
+
+    def clean(rate):
+        t = forward_trial(vm, rate, OPT.trial)
+        trials.append(t)
+        return t[2] >= t[3], t[1]
+
+    good, bad, rate = 0, None, OPT.sweep_start
+    ok, offered = clean(rate)
+    if ok:
+        good = offered
+        while bad is None and rate < 2_000_000:
+            rate = int(rate * 1.5)
+            ok, offered = clean(rate)
+            if ok:
+                good, lo = offered, rate
+            else:
+                bad = rate
+        lo = int(bad / 1.5) if bad else rate
+    else:
+        bad = rate
+        while good == 0 and rate > 1000:
+            rate //= 2
+            ok, offered = clean(rate)
+            if ok:
+                good = offered
+            else:
+                bad = rate
+        lo = rate if good else 0
+    for _ in range(OPT.bisect):
+        if not good or bad is None or bad - lo < 2000:
+            break
+        rate = (lo + bad) // 2
+        ok, offered = clean(rate)
+        if ok:
+            good, lo = max(good, offered), rate
+        else:
+            bad = rate
+    log("      sweep " + ", ".join(f"{r / 1000:g}k:" + ("ok" if o >= s else f"lost {s - o} ({d} at tap0)")
+                                  for r, _, o, s, d in trials))
+    return good
 
 
 def forward_run(kind, side):
@@ -272,35 +321,12 @@ def forward_run(kind, side):
         vm.wait_for_line(SWIFT_READY if side == "swift-uio" else TESTPMD_READY, source="app.log", timeout=150)
         finish_source(start_source(vm, 10_000, 0.5))      # warm-up
         time.sleep(0.5)
-        # Sweep: up by 1.5× until a loss, then bisect twice between the last clean rate and
-        # the first lossy one. Zero loss means every frame sent reached tap1.
-        good, bad, rate = 0, None, OPT.sweep_start
-        trials = []
-        while bad is None and rate <= 2_000_000:
-            offered, out, sent = forward_trial(vm, rate, OPT.trial)
-            trials.append((rate, out, sent))
-            if out >= sent:
-                good = max(good, offered)
-                rate = int(rate * 1.5)
-            else:
-                bad = rate
-        lo = good
-        for _ in range(OPT.bisect):
-            if bad is None or bad - lo < 2000:
-                break
-            rate = (lo + bad) // 2
-            offered, out, sent = forward_trial(vm, rate, OPT.trial)
-            trials.append((rate, out, sent))
-            if out >= sent:
-                good, lo = max(good, offered), rate
-            else:
-                bad = rate
+        good = forward_sweep(vm)
         # Overload: the source as fast as it can; forwarded rate over the window on tap1.
         source = start_source(vm, 0, OPT.warmup + OPT.window + 1)
         overload = measure_window(vm, 1, "rx_packets", OPT.warmup, OPT.window)
         sent, secs = finish_source(source)
         stop_vm(vm)
-    log("      sweep " + ", ".join(f"{r / 1000:.0f}k:{'ok' if o >= s else f'lost {s - o}'}" for r, o, s in trials))
     return good, overload, sent / secs
 
 
@@ -324,7 +350,7 @@ def section_forward():
         f"({med(offered) / 1000:.0f} kpps offered), median of {OPT.runs} alternating runs")
     row(f"forwarding, highest zero-loss offered rate, {kind}, kpps", spread(zero["swift-uio"]), spread(zero["testpmd"]),
         "≥ testpmd", f"{verdict(zo >= zt)} ({zo / zt if zt else float('inf'):.2f}×)",
-        f"sweep from {OPT.sweep_start / 1000:.0f} kpps up by 1.5× until a frame is lost, then {OPT.bisect} bisections; "
+        f"sweep from {OPT.sweep_start / 1000:.0f} kpps (up by 1.5× or down by halves) to the edge of loss, then {OPT.bisect} bisections; "
         f"{OPT.trial} s per rate; median of {OPT.runs} runs")
 
 
@@ -370,7 +396,7 @@ def echo_saturation_run(server):
     idle_seconds = OPT.idle
     with VM(nics=["legacy"], uio=server in ("hybrid", "poll"), guest_script=echo_guest(server, idle_seconds), timeout=900) as vm:
         vm.wait_for_line(r"ready", source="app.log", timeout=150)
-        idle = int(re.search(r"idle-ticks=(\d+)", vm.wait_for_file("idle", timeout=150)).group(1))
+        idle = int(vm.wait_for_line(r"idle-ticks=(\d+)", source="idle", timeout=150).group(1))
         p = vm.netns_exec(["ping", "-c", "10", "-i", "0.3", vm.guest_ip(0)], timeout=60)
         m = re.search(r"= [\d.]+/([\d.]+)/", p.stdout)
         rtt = float(m.group(1)) if m else float("nan")
@@ -389,7 +415,7 @@ def echo_saturation_run(server):
 def echo_latency_run(server, rates):
     with VM(nics=["legacy"], uio=server in ("hybrid", "poll"), guest_script=echo_guest(server, 1), timeout=900) as vm:
         vm.wait_for_line(r"ready", source="app.log", timeout=150)
-        vm.wait_for_file("idle", timeout=150)
+        vm.wait_for_line(r"idle-ticks=\d+", source="idle", timeout=150)
         udp_load(vm, rates[0], 1)       # ARP and caches warm
         out = [udp_load(vm, r, OPT.latency_seconds) for r in rates]
         stop_vm(vm)

@@ -5,9 +5,12 @@
 // Usage: frame_source IFACE DST_MAC SRC_MAC RATE SECONDS [MAX_FRAMES]
 //   RATE 0: as fast as the socket takes them; otherwise frames/s, paced per call.
 //   Bounded: SECONDS <= 60 and MAX_FRAMES <= 100,000,000 (default: no count bound below that).
-// Prints: sent N frames in S s (R pps)
-// Frames the tap could not queue (the guest did not take them in time) are counted by the
-// tap as tx_dropped, not here: sendmmsg with PACKET_QDISC_BYPASS hands them to the tap driver.
+// Prints: sent N frames in S s (R pps), A accepted by the interface, D dropped by it
+// N counts every frame handed to the interface, dropped or not: that is the offered load.
+// With PACKET_QDISC_BYPASS a frame goes straight to the tap driver; when the tap's queue is
+// full (QEMU did not read in time: the guest's ring was full) the driver drops it (the tap's
+// tx_dropped), the send fails with ENOBUFS and sendmmsg stops at that frame. So a call that
+// returns n < want, or fails with ENOBUFS, had one more frame offered and dropped.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -88,7 +91,7 @@ int main(int argc, char **argv) {
         iov[i] = (struct iovec){frames[i], FRAME};
         msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov[i], .msg_iovlen = 1}};
     }
-    long sent = 0, refused = 0;
+    long sent = 0, dropped = 0;
     double start = now(), elapsed = 0;
     while ((elapsed = now() - start) < seconds && sent < max_frames) {
         long want = BATCH;
@@ -106,13 +109,18 @@ int main(int argc, char **argv) {
             uint32_t seq = htonl((uint32_t)(sent + i));
             memcpy(frames[i] + 42, &seq, 4);
         }
+        errno = 0;
         int n = sendmmsg(fd, msgs, (unsigned)want, 0);
-        if (n > 0) sent += n;
-        else if (errno == ENOBUFS || errno == EAGAIN) refused++;
-        else { perror("frame_source: sendmmsg"); return 1; }
+        if (n < 0) n = 0;
+        sent += n;
+        if (n < want) {
+            if (errno != ENOBUFS && errno != 0) { perror("frame_source: sendmmsg"); return 1; }
+            sent++;       // the frame the interface dropped
+            dropped++;
+        }
     }
     elapsed = now() - start;
-    printf("sent %ld frames in %.3f s (%.0f pps)%s\n", sent, elapsed, sent / elapsed,
-           refused ? " (some calls refused with ENOBUFS)" : "");
+    printf("sent %ld frames in %.3f s (%.0f pps), %ld accepted by the interface, %ld dropped by it\n",
+           sent, elapsed, sent / elapsed, sent - dropped, dropped);
     return 0;
 }

@@ -570,8 +570,10 @@ def run_all():
     log(f"{qemu}; TCG, 1 vCPU, 1 GiB; 60-byte frames; {OPT.runs} run(s) per side")
     for name, fn in SECTIONS.items():
         if name in OPT.only:
+            t0 = time.monotonic()
             try:
                 fn()
+                log(f"   ({name}: {(time.monotonic() - t0) / 60:.1f} min)")
             except Exception as e:      # one broken section must not lose the others' rows
                 traceback.print_exc()
                 row(f"section {name}", "ERROR", "", "", "ERROR", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")

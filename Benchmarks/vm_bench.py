@@ -426,7 +426,7 @@ kill $PID"""
 
 def udp_load(vm, rate, seconds):
     p = vm.netns_exec([LOAD_EXE, vm.guest_ip(0), str(int(rate)), str(seconds)], timeout=120)
-    m = re.search(r"replies (\d+) in the same window \((\d+)/s\).*rtt_us p50 (\d+) p99 (\d+) p999 (\d+)", p.stdout)
+    m = re.search(r"replies (\d+) in the [\d.]+ s window \((\d+)/s\).*rtt_us p50 (\d+) p99 (\d+) p999 (\d+)", p.stdout)
     if not m:
         raise RuntimeError(f"udp_load: {p.stdout} {p.stderr}")
     return {"rate": int(m.group(2)), "p50": int(m.group(3)), "p99": int(m.group(4)), "p999": int(m.group(5))}
@@ -477,7 +477,7 @@ def section_echo():
         log(f"    run {r + 1} {server}: {best / 1000:.1f} k/s, idle CPU {cpu:.1f} %, ping {ping:.2f} ms")
     grid = ", ".join(f"{r // 1000}k" for r in OPT.echo_rates)
     how = (f"best reply rate of a run over offered {grid}/s, then 0.8/0.9/1.1/1.25× the best of those; {OPT.echo_seconds} s each; "
-           f"replies counted while sending, divided by the sending time; median of {OPT.runs} runs per server, alternating")
+           f"replies counted from the end of the warm-up (a quarter of the run, at most 0.5 s) to the end of sending, divided by that window; median of {OPT.runs} runs per server, alternating")
     m = {s: med(sat[s]) for s in ECHO_SERVERS}
     kernel_best = max(m["kernel"], m["kernel-tuned"])
     row("echo rate, swift-uio hybrid vs guest kernel (plain), k/s", spread(sat["hybrid"], digits=1), spread(sat["kernel"], digits=1),
@@ -514,7 +514,7 @@ def section_echo():
                 p99_at_50[server] = pick("p99")
             row(f"echo RTT {server} at {f:.0%} of saturation ({offered / 1000:.1f} k/s offered), µs",
                 f"p50 {pick('p50'):.0f} / p99 {pick('p99'):.0f} / p99.9 {pick('p999'):.0f}", "", "", "",
-                f"C load generator's log-linear histogram, {OPT.latency_seconds} s (first 0.5 s left out); "
+                f"C load generator's log-linear histogram, {OPT.latency_seconds} s (the warm-up, at most 0.5 s, left out); "
                 f"median of {OPT.runs} runs per percentile")
     p99_ratio = p99_at_50["hybrid"] / max(p99_at_50["poll"], 1)
     row("p99 echo RTT at 50 % of saturation, hybrid / poll", f"{p99_ratio:.2f}", "", "≤ 1.2", verdict(p99_ratio <= 1.2),
@@ -545,7 +545,7 @@ def parse_args():
     o.bisect = 1 if quick else 2
     o.sweep_start = 20_000
     o.idle = 3 if quick else 10
-    o.echo_seconds = 1 if quick else 2
+    o.echo_seconds = 2 if quick else 3
     o.latency_seconds = 2 if quick else 5
     o.echo_rates = [5_000, 20_000, 60_000] if quick else [5_000, 10_000, 20_000, 40_000, 60_000, 90_000, 120_000]
     for s in o.only:

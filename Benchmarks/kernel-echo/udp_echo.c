@@ -8,6 +8,7 @@
 // above net.core.rmem_max), so a burst is queued rather than dropped at the socket.
 #define _GNU_SOURCE
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,7 +17,11 @@
 
 #define BATCH 64
 
+static volatile sig_atomic_t stop;
+static void on_term(int sig) { (void)sig; stop = 1; }
+
 int main(int argc, char **argv) {
+    signal(SIGTERM, on_term);   // SO_RCVTIMEO ends a wait within 200 ms; then the count is printed
     int seconds = argc > 1 ? atoi(argv[1]) : 30;
     int busy_poll = argc > 2 ? atoi(argv[2]) : 0;
     int rcvbuf = argc > 3 ? atoi(argv[3]) : 0;
@@ -41,7 +46,7 @@ int main(int argc, char **argv) {
     time_t end = time(NULL) + seconds;
     printf("udp_echo: busy_poll %d us, rcvbuf %d: ready\n", busy_poll, rcvbuf);
     fflush(stdout);
-    while (time(NULL) < end) {
+    while (!stop && time(NULL) < end) {
         for (int i = 0; i < BATCH; i++) {
             iov[i] = (struct iovec){bufs[i], sizeof bufs[i]};
             msgs[i].msg_hdr = (struct msghdr){.msg_name = &peers[i], .msg_namelen = sizeof peers[i], .msg_iov = &iov[i], .msg_iovlen = 1};

@@ -6,13 +6,15 @@
 // Each datagram carries its sequence number and its send time (CLOCK_MONOTONIC, ns); the
 // receiver records each reply's round trip in a log-linear histogram (HDR-style: 64 linear
 // sub-buckets per power of two, so a percentile is within 1.6 % of the true value). Replies to
-// datagrams sent in the first WARMUP of the run are counted but left out of the histogram.
+// datagrams sent during the warm-up (a quarter of the run, at most 0.5 s) are left out of it.
 //
-// Rates: replies are counted while sending and, separately, during a 0.3 s drain afterwards.
-// "replied" is the replies that arrived while sending divided by the sending time: the same
-// window for both counts. "total" adds the drain, for the loss count.
+// Rate: the replies that arrived between the end of the warm-up and the end of sending,
+// divided by that same window. In steady state that is the server's throughput whatever its
+// latency (a server that queues deeply is not penalised for replies still in flight at the
+// end, nor credited with replies it drains from its queue after the load stops). The total,
+// counted until the end of a 0.3 s drain, gives the loss.
 // Usage: udp_load DST_IP RATE SECONDS   (RATE <= 2,000,000, SECONDS <= 60)
-// Prints: sent N in S s, replies R in the same window (X/s), T by the end of a 0.3 s drain, lost L; rtt_us p50 A p99 B p999 C max D (H samples)
+// Prints: sent N in S s, replies R in the W s window (X/s), T by the end of a 0.3 s drain, lost L; rtt_us p50 A p99 B p999 C max D (H samples)
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -81,7 +83,7 @@ static void *receive(void *arg) {
         int n = recvmmsg(fd, msgs, BATCH, MSG_WAITFORONE, NULL);   // SO_RCVTIMEO bounds each wait
         if (n <= 0) continue;
         uint64_t t = now_ns();
-        int in_window = !atomic_load(&sending_done);
+        int in_window = !atomic_load(&sending_done) && t >= warmup_end_ns;
         for (int i = 0; i < n; i++) {
             uint32_t magic;
             uint64_t sent_at;
@@ -117,8 +119,9 @@ int main(int argc, char **argv) {
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&dst, sizeof dst) != 0) { perror("udp_load: connect"); return 1; }
     uint64_t start_ns = now_ns();
-    // Leave the first 0.5 s (or a tenth of a short run) out of the latency histogram.
-    double warmup = seconds > 2 ? 0.5 : seconds / 10;
+    // The first quarter of the run, at most 0.5 s, fills the pipeline: left out of the rate
+    // and of the latency histogram.
+    double warmup = seconds / 4 < 0.5 ? seconds / 4 : 0.5;
     warmup_end_ns = start_ns + (uint64_t)(warmup * 1e9);
     pthread_t receiver;
     pthread_create(&receiver, NULL, receive, NULL);
@@ -159,9 +162,10 @@ int main(int argc, char **argv) {
     atomic_store(&done, 1);
     pthread_join(receiver, NULL);
     long total = atomic_load(&received);
-    printf("sent %ld in %.3f s, replies %ld in the same window (%.0f/s), %ld by the end of a 0.3 s drain, lost %ld; "
+    double window = elapsed - warmup;
+    printf("sent %ld in %.3f s, replies %ld in the %.3f s window (%.0f/s), %ld by the end of a 0.3 s drain, lost %ld; "
            "rtt_us p50 %llu p99 %llu p999 %llu max %llu (%llu samples)\n",
-           sent, elapsed, in_window, in_window / elapsed, total, sent - total,
+           sent, elapsed, in_window, window, in_window / window, total, sent - total,
            (unsigned long long)percentile(50), (unsigned long long)percentile(99),
            (unsigned long long)percentile(99.9), (unsigned long long)percentile(100),
            (unsigned long long)hist_samples);

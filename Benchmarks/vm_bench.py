@@ -242,8 +242,8 @@ def transmit_run(kind, side):
         cmd = f"{BIN}/pktgen {pci} --seconds 600 --size 60 --dst-mac {SINK_MAC} --src-ip 192.0.2.2 --dst-ip 192.0.2.1"
     else:
         cmd = testpmd([pci], "txonly", f"--txpkts=60 --eth-peer=0,{SINK_MAC} --tx-ip=192.0.2.2,192.0.2.1 --tx-udp=1024,9")
-    with VM(nics=[kind], uio=True, guest_script=guest_app(cmd), timeout=300) as vm:
-        vm.wait_for_line(SWIFT_READY if side == "swift-uio" else TESTPMD_READY, source="app.log", timeout=150)
+    with VM(nics=[kind], uio=True, guest_script=guest_app(cmd), timeout=600) as vm:
+        vm.wait_for_line(SWIFT_READY if side == "swift-uio" else TESTPMD_READY, source="app.log", timeout=300)
         rate = measure_window(vm, 0, "rx_packets", OPT.warmup, OPT.window)
         stop_vm(vm)
     return rate
@@ -270,8 +270,8 @@ def receive_run(kind, side):
         cmd = f"{BIN}/pktgen {pci} --receive-only --seconds 600"
     else:
         cmd = testpmd([pci], "rxonly")
-    with VM(nics=[kind], uio=True, guest_script=guest_app(cmd), timeout=300) as vm:
-        vm.wait_for_line(SWIFT_READY if side == "swift-uio" else TESTPMD_READY, source="app.log", timeout=150)
+    with VM(nics=[kind], uio=True, guest_script=guest_app(cmd), timeout=600) as vm:
+        vm.wait_for_line(SWIFT_READY if side == "swift-uio" else TESTPMD_READY, source="app.log", timeout=300)
         source = start_source(vm, 0, OPT.warmup + OPT.window + 1)
         rate = measure_window(vm, 0, "tx_packets", OPT.warmup, OPT.window)
         sent, secs = finish_source(source)
@@ -360,7 +360,7 @@ def forward_run(kind, side):
     a, b = VM.pci_addr(0), VM.pci_addr(1)
     cmd = f"{BIN}/forwarder {a} {b}" if side == "swift-uio" else testpmd([a, b], "io")
     with VM(nics=[kind, kind], uio=True, guest_script=guest_app(cmd), timeout=900) as vm:
-        vm.wait_for_line(SWIFT_READY if side == "swift-uio" else TESTPMD_READY, source="app.log", timeout=150)
+        vm.wait_for_line(SWIFT_READY if side == "swift-uio" else TESTPMD_READY, source="app.log", timeout=300)
         finish_source(start_source(vm, 10_000, 0.5))      # warm-up
         time.sleep(0.5)
         good = forward_sweep(vm)
@@ -437,8 +437,8 @@ def echo_saturation_run(server):
     and a finer grid around the coarse peak (the same rule for every server)."""
     idle_seconds = OPT.idle
     with VM(nics=["legacy"], uio=server in ("hybrid", "poll"), guest_script=echo_guest(server, idle_seconds), timeout=900) as vm:
-        vm.wait_for_line(r"ready", source="app.log", timeout=150)
-        idle = int(vm.wait_for_line(r"idle-ticks=(\d+)", source="idle", timeout=150).group(1))
+        vm.wait_for_line(r"ready", source="app.log", timeout=300)
+        idle = int(vm.wait_for_line(r"idle-ticks=(\d+)", source="idle", timeout=300).group(1))
         p = vm.netns_exec(["ping", "-c", "10", "-i", "0.3", vm.guest_ip(0)], timeout=60)
         m = re.search(r"= [\d.]+/([\d.]+)/", p.stdout)
         rtt = float(m.group(1)) if m else float("nan")
@@ -456,8 +456,8 @@ def echo_saturation_run(server):
 
 def echo_latency_run(server, rates):
     with VM(nics=["legacy"], uio=server in ("hybrid", "poll"), guest_script=echo_guest(server, 1), timeout=900) as vm:
-        vm.wait_for_line(r"ready", source="app.log", timeout=150)
-        vm.wait_for_line(r"idle-ticks=\d+", source="idle", timeout=150)
+        vm.wait_for_line(r"ready", source="app.log", timeout=300)
+        vm.wait_for_line(r"idle-ticks=\d+", source="idle", timeout=300)
         udp_load(vm, rates[0], 1)       # ARP and caches warm
         out = [udp_load(vm, r, OPT.latency_seconds) for r in rates]
         stop_vm(vm)

@@ -89,7 +89,7 @@ let package = Package(
             ],
             path: "Examples/pktgen"),
         .executableTarget(
-            name: "forward-bench", dependencies: ["UIO", "VirtioNet", "UIOSimulator"],
+            name: "forward-bench", dependencies: ["UIO", "VirtioNet", "Ixgbe", "UIOSimulator"],
             path: "Benchmarks/forward-bench"),
         .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),

@@ -37,11 +37,15 @@ struct PacketGenerator: ParsableCommand {
     @Option(help: "Pin queue q's thread to core cores[q % count], e.g. 0,1.")
     var cores: String?
 
+    @Flag(help: "Send nothing: receive every frame, count it and drop it (the counterpart of DPDK testpmd's rxonly).")
+    var receiveOnly = false
+
     func validate() throws {
         guard (60...1514).contains(size) else { throw ValidationError("--size must be between 60 and 1514") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
         guard seconds > 0, seconds <= 86_400 else { throw ValidationError("--seconds must be above 0 and at most 86400") }
         guard (1...64).contains(queues) else { throw ValidationError("--queues must be between 1 and 64") }
+        guard !receiveOnly || queues == 1 else { throw ValidationError("--receive-only works on one queue; drop --queues") }
         guard rate >= 0 else { throw ValidationError("--rate must be 0 (unlimited) or more") }
         guard MACAddress(parsing: dstMac) != nil else { throw ValidationError("--dst-mac '\(dstMac)' is not a MAC address") }
         guard parseIPv4(srcIp) != nil, parseIPv4(dstIp) != nil else { throw ValidationError("--src-ip/--dst-ip must be IPv4 addresses") }
@@ -65,6 +69,7 @@ struct Generator: DeviceUser {
     let options: PacketGenerator
 
     mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
+        if options.receiveOnly { return receiveOnly(&device) }
         let pool = try Mempool(count: 2048, allocator: HugepageAllocator())
         defer { pool.destroy(using: HugepageAllocator()) }
         // Prefill every buffer once (as ixy does): only the sequence number changes per packet.
@@ -126,6 +131,41 @@ struct Generator: DeviceUser {
         device.shutdown()
         Console.line("pktgen: the TX ring was full on \(ringFull) of \(transmitCalls) transmit calls")
         Console.line("sent \(sent) packets in \(seconds.decimalText(2)) s (\(Int(Double(sent) / max(seconds, 1e-9))) pps)")
+    }
+}
+
+extension Generator {
+    /// Receive-only mode: receive in batches, drop every frame, count them. The receive path
+    /// alone (descriptor reap, refill, one notify per batch), for comparison with testpmd rxonly.
+    func receiveOnly<D: NetworkDevice & ~Copyable>(_ device: inout D) {
+        StopSignal.installHandlers()
+        Console.line("pktgen: \(device.driverName) \(options.pciAddress) mac \(device.macAddress) link \(device.link), receive only, batch \(options.batch): ready")
+        var batch = PacketBatch(capacity: options.batch)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let end = start + .milliseconds(Int(options.seconds * 1000))
+        var nextReport = start + .seconds(1)
+        var received: UInt64 = 0
+        var receivedAtReport: UInt64 = 0
+        var iterations = 0
+        while !StopSignal.isRequested {
+            iterations &+= 1
+            let n = device.receive(queue: 0, into: &batch)
+            received &+= UInt64(n)
+            batch.removeAll()
+            if iterations & 63 == 0 {
+                let now = clock.now
+                if now >= end { break }
+                if now >= nextReport {
+                    Console.line("pktgen: received \(received - receivedAtReport) pps")
+                    receivedAtReport = received
+                    nextReport = nextReport + .seconds(1)
+                }
+            }
+        }
+        let seconds = (clock.now - start) / .seconds(1)
+        device.shutdown()
+        Console.line("received \(received) packets in \(seconds.decimalText(2)) s (\(Int(Double(received) / max(seconds, 1e-9))) pps)")
     }
 }
 

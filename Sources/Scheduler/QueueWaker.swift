@@ -96,11 +96,13 @@ public struct QueueWaker: @unchecked Sendable {
     /// Wake-ups sent to queue `q` so far.
     public func wakes(queue q: Int) -> UInt64 { slot(q).pointee.wakes.load(ordering: .relaxed) }
 
+    /// How a queue thread's `sleep(queue:)` ended.
     public enum SleepOutcome: Sendable, Equatable {
         /// The re-check after arming found a packet: no sleep.
         case lateArrival
         /// The control thread woke this queue: its ring has a packet.
         case woken
+        /// Nothing arrived within the timeout.
         case timedOut
     }
 

@@ -7,6 +7,9 @@ import Testing
         (0x1af4, 0x1041, .virtioNet),
         (0x8086, 0x10fb, .ixgbe),
         (0x8086, 0x1528, .ixgbe),
+        (0x8086, 0x10c9, .igb),     // 82576, QEMU's igb
+        (0x8086, 0x1526, .igb),
+        (0x8086, 0x10ca, nil),  // 82576 VF
         (0x1af4, 0x1042, nil),  // virtio-blk
         (0x8086, 0x100e, nil),  // e1000
         (0x10ec, 0x8139, nil),

@@ -95,7 +95,8 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
         return queues.rx[queue].mempool
     }
 
-    public var bufferPoolAvailable: Int? { queues.rx[0].mempool.available }
+    /// nil once shut down: the pools are freed then.
+    public var bufferPoolAvailable: Int? { isShutDown ? nil : queues.rx[0].mempool.available }
 
     /// Frames dropped by the driver because they spanned more than one RX descriptor.
     public var droppedFragments: UInt64 { queues.droppedFragments }
@@ -166,7 +167,11 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
     /// over the same good frames as GPRC and GPTC, so the driver takes 4 bytes per counted
     /// frame off the totals (on the totals, so that a frame counted between the packet and
     /// the octet reads never makes a total go backwards). rxDropped is MPC.
+    ///
+    /// `shutdown` reads the counters one last time before the reset clears them; afterwards
+    /// this returns those final totals without touching the device.
     public mutating func statistics() -> DeviceStatistics {
+        guard !isShutDown else { return counters }
         let delta = controller.readStatistics()
         counters.rxPackets &+= delta.rxPackets
         counters.txPackets &+= delta.txPackets
@@ -193,6 +198,7 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
     /// frees rings and buffers.
     public mutating func shutdown() {
         guard !isShutDown else { return }
+        _ = statistics()
         isShutDown = true
         stopAndRelease()
     }

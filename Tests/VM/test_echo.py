@@ -1,11 +1,14 @@
-"""The echo server on QEMU's virtio-net, bound to the real uio_pci_generic, pinged by the
-host kernel through a tap. One VM per NIC kind (legacy, modern) runs every check in turn:
+"""The echo server on QEMU's virtio-net and QEMU's igb (Intel 82576, on QEMU 10), bound to the
+real uio_pci_generic, pinged by the host kernel through a tap. One VM per NIC kind (legacy,
+modern, igb) runs every check in turn:
 
 1. ping 100/100 (56-byte payloads), then payloads of 0 and 1472 bytes;
 2. 1,000 UDP datagrams of varied sizes to port 7 come back byte-identical;
 3. SIGTERM: exit 0, "device reset" printed, and the device status register reads 0;
 4. interrupt mode: 5 s idle uses (almost) no CPU, then the next ping is answered;
-5. QMP set_link off/on reaches the driver as config-change interrupts (link down, link up).
+5. QMP set_link off/on reaches the driver as interrupts (virtio config change, igb LSC):
+   link down, link up;
+6. the driver's counters at exit (the device's own, for igb) against the host tap's.
 """
 
 import os
@@ -13,18 +16,24 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmlib import VM, check  # noqa: E402
+from vmlib import VM, check, qemu_version  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("SWIFT_UIO_BIN", os.path.join(REPO, ".build", "release"))
 ADDR = "0000:00:04.0"
 
 # Reads the virtio device status byte: legacy BAR0 (I/O) offset 18, modern common cfg
-# device_status at 20 (QEMU puts common cfg at BAR4 offset 0).
+# device_status at 20 (QEMU puts common cfg at BAR4 offset 0). For an 82576: RCTL.EN and
+# TCTL.EN (BAR0 0x100 and 0x400, bit 1), both clear after the reset.
 STATUS_PY = r'''
-import mmap, os, sys
+import mmap, os, struct, sys
 d = "/sys/bus/pci/devices/%s/" % sys.argv[1]
-if os.path.exists(d + "resource4"):
+if open(d + "vendor").read().strip() == "0x8086":
+    f = os.open(d + "resource0", os.O_RDWR | os.O_SYNC)
+    m = mmap.mmap(f, 0x1000)
+    rctl, tctl = struct.unpack_from("<I", m, 0x100)[0], struct.unpack_from("<I", m, 0x400)[0]
+    print("device-status=%d" % ((rctl | tctl) & 2))
+elif os.path.exists(d + "resource4"):
     f = os.open(d + "resource4", os.O_RDWR | os.O_SYNC)
     m = mmap.mmap(f, 4096)
     print("device-status=%d" % m[20])
@@ -116,6 +125,7 @@ def _run_echo_checks(kind):
     with VM(nics=[kind], uio=True, guest_script=GUEST, timeout=420) as vm:
         LAST_RESULTS[:] = [vm.results]
         vm.wait_for_line(r"^READY-HYBRID", timeout=120)
+        tap0 = vm.tap_stats(0)
         got = ping(vm, 100)
         print(f"  [{kind}] ping 100 x 56 bytes: {got} replies")
         check(got == 100, f"{kind}: ping 100/100, got {got}")
@@ -126,6 +136,7 @@ def _run_echo_checks(kind):
         p = vm.netns_exec(["python3", "-c", UDP_CLIENT, vm.guest_ip(0)], timeout=180)
         print(f"  [{kind}] {p.stdout.strip()} {p.stderr.strip()}")
         check("udp ok=1000 bad=0 lost=0" in p.stdout, f"{kind}: UDP echo: {p.stdout} {p.stderr}")
+        tap1 = vm.tap_stats(0)
         vm.write_file("stop-hybrid")
 
         vm.wait_for_line(r"^IDLE-DONE", timeout=120)
@@ -144,9 +155,32 @@ def _run_echo_checks(kind):
     check(out.count("server-exit=0") == 2, f"{kind}: echo-server must exit 0 on SIGTERM: {out}")
     check(out.count("device-status=0") == 2, f"{kind}: device must be reset after SIGTERM: {out}")
     check(out.count("stopped, device reset") == 2, f"{kind}: final stats line missing: {out}")
+    check_counters(kind, out, tap0, tap1)
     ticks = int(re.search(r"idle-cpu-ticks=(\d+)", out).group(1))
     # 5 s at 100 ticks/s is 500 ticks for a busy loop; allow 2 % (10 ticks).
     check(ticks <= 10, f"{kind}: idle echo-server in interrupt mode used {ticks} ticks in 5 s")
+
+
+def check_counters(kind, out, tap0, tap1):
+    """The hybrid run's final counters against what the host tap counted meanwhile (guest
+    RX = tap TX). Packets must match exactly. Bytes: the driver counts frames without the
+    FCS; QEMU pads frames shorter than 60 bytes before the guest sees them, so the guest's
+    RX bytes may exceed the tap's by up to 18 per frame (ARP and `ping -s 0` are 42 bytes)."""
+    m = re.search(r"stopped, device reset\. rx=(\d+) tx=(\d+) rx-bytes=(\d+) tx-bytes=(\d+)", out)
+    check(m is not None, f"{kind}: no final counters: {out}")
+    rx, tx, rx_bytes, tx_bytes = map(int, m.groups())
+    host_tx = tap1["tx_packets"] - tap0["tx_packets"]
+    host_rx = tap1["rx_packets"] - tap0["rx_packets"]
+    host_tx_bytes = tap1["tx_bytes"] - tap0["tx_bytes"]
+    host_rx_bytes = tap1["rx_bytes"] - tap0["rx_bytes"]
+    print(f"  [{kind}] device rx={rx} ({rx_bytes} B) tx={tx} ({tx_bytes} B); "
+          f"tap sent {host_tx} ({host_tx_bytes} B), took {host_rx} ({host_rx_bytes} B)")
+    check(rx == host_tx, f"{kind}: device counted {rx} frames received, the tap sent {host_tx}")
+    check(tx == host_rx, f"{kind}: device counted {tx} frames sent, the tap took {host_rx}")
+    check(host_tx_bytes <= rx_bytes <= host_tx_bytes + 18 * rx,
+          f"{kind}: device RX bytes {rx_bytes} against the tap's {host_tx_bytes}")
+    check(host_rx_bytes <= tx_bytes <= host_rx_bytes + 18 * tx,
+          f"{kind}: device TX bytes {tx_bytes} against the tap's {host_rx_bytes}")
 
 
 def test_echo_legacy():
@@ -155,3 +189,8 @@ def test_echo_legacy():
 
 def test_echo_modern():
     run_echo_checks("modern")
+
+
+def test_echo_igb():
+    print(f"  [igb] {qemu_version(['igb'])}")
+    run_echo_checks("igb")

@@ -85,6 +85,9 @@ let package = Package(
         .executableTarget(
             name: "forward-bench", dependencies: ["UIO", "VirtioNet", "UIOSimulator"],
             path: "Benchmarks/forward-bench"),
+        .executableTarget(
+            name: "forward-bench-ixgbe", dependencies: ["UIO", "Ixgbe", "UIOSimulator"],
+            path: "Benchmarks/forward-bench-ixgbe"),
         .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),

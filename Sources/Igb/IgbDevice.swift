@@ -107,7 +107,7 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
     @inlinable
     public mutating func receive(queue: Int, into batch: inout PacketBatch) -> Int {
         precondition(queue >= 0 && queue < rxQueueCount, "RX queue \(queue) out of range 0..<\(rxQueueCount)")
-        return queues.rx[queue].receive(into: &batch, registers: controller.registers, tail: IGB.RDT(queue))
+        return AdvancedRXRing.receive(queues.rx + queue, into: &batch, registers: controller.registers, tail: IGB.RDT(queue))
     }
 
     /// Transmits through the shared descriptor core: completed clean batches are freed

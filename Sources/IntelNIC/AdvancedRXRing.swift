@@ -68,26 +68,33 @@ public struct AdvancedRXRing {
     /// ixy's `ixgbe_rx_batch`: walks the ring from `index` while descriptors are done, swaps
     /// a fresh buffer into each, and writes the tail register once, to the last descriptor
     /// handled. Returns how many frames were appended to `batch`.
+    ///
+    /// A static function on a pointer to the ring, not a mutating method: the ring's fields
+    /// are then read through the pointer as needed instead of being held in registers for
+    /// the whole loop, which spilled (callgrind on forward-bench-ixgbe: 98.5 driver
+    /// instructions per packet this way, 101.8 as a mutating method).
     @inlinable
-    public mutating func receive<R: RegisterAccess>(into batch: inout PacketBatch, registers: R, tail: Int) -> Int {
+    public static func receive<R: RegisterAccess>(_ rx: UnsafeMutablePointer<AdvancedRXRing>, into batch: inout PacketBatch,
+                                                  registers: R, tail: Int) -> Int {
+        let mempool = rx.pointee.mempool
         let capacity = mempool.dataCapacity
-        var index = self.index
+        var index = rx.pointee.index
         var last = -1
         var received = 0
         while batch.count < batch.capacity {
-            let d = descriptor(index)
+            let d = rx.pointee.descriptor(index)
             let status = AdvancedRXDescriptor.statusError(d)
             if status & AdvancedRXDescriptor.STAT_DD == 0 { break }
             MemoryBarrier.read()
-            let buffer = buffers[index].unsafelyUnwrapped
-            if status & AdvancedRXDescriptor.STAT_EOP == 0 || discarding {
+            let buffer = rx.pointee.buffers[index].unsafelyUnwrapped
+            if status & AdvancedRXDescriptor.STAT_EOP == 0 || rx.pointee.discarding {
                 // Part of a frame that spans descriptors: give the same buffer back, and
                 // skip up to and including the descriptor with EOP.
                 if status & AdvancedRXDescriptor.STAT_EOP == 0 {
-                    if !discarding { droppedFragments &+= 1 }
-                    discarding = true
+                    if !rx.pointee.discarding { rx.pointee.droppedFragments &+= 1 }
+                    rx.pointee.discarding = true
                 } else {
-                    discarding = false
+                    rx.pointee.discarding = false
                 }
                 AdvancedRXDescriptor.setRead(d, packetAddress: buffer.pointee.dataPhysicalAddress)
             } else {
@@ -95,15 +102,15 @@ public struct AdvancedRXRing {
                 guard let fresh = mempool.unsafeAllocateHeader() else { break }
                 buffer.pointee.length = UInt32(truncatingIfNeeded: min(AdvancedRXDescriptor.length(d), capacity))
                 batch.unsafeAppend(buffer)
-                buffers[index] = fresh
+                rx.pointee.buffers[index] = fresh
                 AdvancedRXDescriptor.setRead(d, packetAddress: fresh.pointee.dataPhysicalAddress)
                 received &+= 1
             }
             last = index
-            index = (index &+ 1) & mask
+            index = (index &+ 1) & rx.pointee.mask
         }
         if last >= 0 {
-            self.index = index
+            rx.pointee.index = index
             MemoryBarrier.write()
             registers.write32(tail, UInt32(truncatingIfNeeded: last))
         }

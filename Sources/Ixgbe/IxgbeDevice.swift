@@ -108,7 +108,7 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     @inlinable
     public mutating func receive(queue: Int, into batch: inout PacketBatch) -> Int {
         precondition(queue >= 0 && queue < rxQueueCount, "RX queue \(queue) out of range 0..<\(rxQueueCount)")
-        return queues.rx[queue].receive(into: &batch, registers: controller.registers, tail: IXGBE.RDT(queue))
+        return AdvancedRXRing.receive(queues.rx + queue, into: &batch, registers: controller.registers, tail: IXGBE.RDT(queue))
     }
 
     /// Transmits through the shared descriptor core (ixy's `ixgbe_tx_batch`): completed

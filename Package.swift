@@ -9,7 +9,9 @@ let package = Package(
         .library(name: "UIO", targets: ["UIO"]),
         .library(name: "VirtioNet", targets: ["VirtioNet"]),
         .library(name: "UIOSimulator", targets: ["UIOSimulator"]),
+        .library(name: "IntelNIC", targets: ["IntelNIC"]),
         .library(name: "Ixgbe", targets: ["Ixgbe"]),
+        .library(name: "Igb", targets: ["Igb"]),
         .library(name: "PacketProcessing", targets: ["PacketProcessing"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .library(name: "UIOService", targets: ["UIOService"]),
@@ -44,7 +46,11 @@ let package = Package(
         .target(name: "VirtioNet", dependencies: ["UIO"]),
         // Device models that stand in for hardware: drivers run against them unchanged.
         .target(name: "UIOSimulator", dependencies: ["UIO"]),
-        .target(name: "Ixgbe", dependencies: ["UIO"]),
+        // The advanced descriptor rings that the Intel drivers share; each chip keeps its own
+        // registers and init sequence.
+        .target(name: "IntelNIC", dependencies: ["UIO"]),
+        .target(name: "Ixgbe", dependencies: ["UIO", "IntelNIC"]),
+        .target(name: "Igb", dependencies: ["UIO", "IntelNIC"]),
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
         .target(name: "Scheduler", dependencies: ["UIO", "CUIOShim"]),
         // A PacketLoop as a swift-service-lifecycle Service (SIGTERM stops it, device reset).
@@ -63,7 +69,7 @@ let package = Package(
         .target(
             name: "ExampleSupport",
             dependencies: [
-                "UIO", "VirtioNet", "Ixgbe",
+                "UIO", "VirtioNet", "Ixgbe", "Igb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/Support"),
@@ -95,7 +101,7 @@ let package = Package(
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),
-        .testTarget(name: "IxgbeTests", dependencies: ["Ixgbe", "UIO", "UIOSimulator"]),
+        .testTarget(name: "IxgbeTests", dependencies: ["Ixgbe", "IntelNIC", "UIO", "UIOSimulator"]),
         .testTarget(
             name: "UIOServiceTests",
             dependencies: [
@@ -105,6 +111,7 @@ let package = Package(
             ]),
         // PacketLoop on simulated NICs: thresholds, the arm/sleep race, timeouts, link changes.
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe"]),
+        .testTarget(name: "IgbTests", dependencies: ["Igb", "IntelNIC", "UIO", "UIOSimulator"]),
     ],
     swiftLanguageModes: [.v6]
 )

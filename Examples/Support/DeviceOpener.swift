@@ -1,3 +1,4 @@
+import Igb
 import Ixgbe
 import UIO
 import VirtioNet
@@ -25,6 +26,10 @@ public enum DeviceOpener {
             try user.use(&device)
         case .ixgbe:
             var device = try IxgbeDevice(function: function, allocator: HugepageAllocator())
+            defer { device.shutdown() }
+            try user.use(&device)
+        case .igb:
+            var device = try IgbDevice(function: function, allocator: HugepageAllocator())
             defer { device.shutdown() }
             try user.use(&device)
         }

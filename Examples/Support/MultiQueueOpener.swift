@@ -9,7 +9,7 @@ public protocol MultiQueueDeviceUser: ~Copyable {
 
 extension DeviceOpener {
     /// Opens the UIO device at `address` with `queues` RX/TX queue pairs and runs `user`.
-    /// virtio-net only for now: ixgbe has no RSS set-up yet.
+    /// virtio-net only for now: the Intel drivers (ixgbe, igb) have no RSS set-up yet.
     public static func with<U: MultiQueueDeviceUser & ~Copyable>(_ address: String, queues: Int, _ user: inout U) throws {
         let function = try UIOPCIDevice(address: try PCIAddress(parsing: address))
         switch try DriverRegistry.require(vendor: function.vendorID, device: function.deviceID) {
@@ -21,6 +21,8 @@ extension DeviceOpener {
             try user.use(&device)
         case .ixgbe:
             throw UIOError.device("\(address): ixgbe does not spread traffic over queues yet (no RSS set-up); use --queues 1")
+        case .igb:
+            throw UIOError.device("\(address): igb does not spread traffic over queues yet (no RSS set-up); use --queues 1")
         }
     }
 }

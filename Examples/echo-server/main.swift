@@ -120,7 +120,7 @@ struct EchoHandler: BatchHandler, ~Copyable {
         let s = device.statistics()
         // pool-free: buffers left in the driver's pool; falling over a long run means a leak.
         let pool = device.bufferPoolAvailable.map { " pool-free=\($0)" } ?? ""
-        return "rx=\(s.rxPackets) tx=\(s.txPackets) rx-oversize=\(s.rxOversize) tx-dropped=\(txDropped) link=\(device.link)\(pool) \(responder.counters.summary)"
+        return "rx=\(s.rxPackets) tx=\(s.txPackets) rx-bytes=\(s.rxBytes) tx-bytes=\(s.txBytes) rx-dropped=\(s.rxDropped) rx-oversize=\(s.rxOversize) tx-dropped=\(txDropped) link=\(device.link)\(pool) \(responder.counters.summary)"
     }
 }
 

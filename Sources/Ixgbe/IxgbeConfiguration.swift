@@ -1,3 +1,4 @@
+import IntelNIC
 import UIO
 
 /// Which member of the ixgbe family a PCI device ID names. The two share the register
@@ -70,7 +71,7 @@ public struct IxgbeConfiguration: Sendable, Equatable {
             throw UIOError.invalidRingSize(ringSize, maximum: Self.maximumRingSize)
         }
         guard ringSize >= Self.minimumRingSize else {
-            throw UIOError.device("ixgbe: ring size \(ringSize) is too small: use a power of two from \(Self.minimumRingSize) to \(Self.maximumRingSize) (TX descriptors are cleaned \(IxgbeTXQueue.cleanBatch) at a time)")
+            throw UIOError.device("ixgbe: ring size \(ringSize) is too small: use a power of two from \(Self.minimumRingSize) to \(Self.maximumRingSize) (TX descriptors are cleaned \(AdvancedTXRing.cleanBatch) at a time)")
         }
         guard (1...Self.maximumQueues).contains(rxQueues), (1...Self.maximumQueues).contains(txQueues) else {
             throw UIOError.device("ixgbe: \(rxQueues) RX and \(txQueues) TX queues requested: each must be between 1 and \(Self.maximumQueues)")

@@ -1,3 +1,4 @@
+import IntelNIC
 import UIO
 #if canImport(Glibc)
 import Glibc

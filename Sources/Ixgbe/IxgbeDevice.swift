@@ -1,3 +1,4 @@
+import IntelNIC
 import UIO
 
 /// The driver for Intel 82599 and X540 10 GbE controllers, after the 82599 datasheet and
@@ -12,8 +13,8 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     @usableFromInline var function: Function
     @usableFromInline let allocator: Allocator
     @usableFromInline let controller: IxgbeController<Function.Registers>
-    @usableFromInline let rxQueues: UnsafeMutablePointer<IxgbeRXQueue>
-    @usableFromInline let txQueues: UnsafeMutablePointer<IxgbeTXQueue>
+    /// The rings, from the descriptor core that Ixgbe and Igb share.
+    @usableFromInline let queues: IntelQueues
     public let rxQueueCount: Int
     public let txQueueCount: Int
     public let family: IxgbeFamily
@@ -45,19 +46,21 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
         controller.clearStatistics()
 
         let rxCount = configuration.rxQueues, txCount = configuration.txQueues
-        let (rx, tx) = try Self.allocateQueues(configuration: configuration, allocator: allocator)
+        let queues = try IntelQueues(rxCount: rxCount, txCount: txCount, ringSize: configuration.ringSize,
+                                     mempoolSize: configuration.mempoolSize, allocator: allocator,
+                                     name: "ixgbe \(function.address)")
 
         // §4.6.7 receive, §4.6.8 transmit.
         controller.initRXGlobal()
-        for q in 0..<rxCount { controller.initRXQueue(q, ring: rx[q].ring, size: configuration.ringSize) }
+        for q in 0..<rxCount { controller.initRXQueue(q, ring: queues.rx[q].ring, size: configuration.ringSize) }
         controller.initTXGlobal()
-        for q in 0..<txCount { controller.initTXQueue(q, ring: tx[q].ring, size: configuration.ringSize) }
+        for q in 0..<txCount { controller.initTXQueue(q, ring: queues.tx[q].ring, size: configuration.ringSize) }
         controller.enableTX()
 
         // Start the queues; a failure undoes everything: device stopped, memory freed.
         do {
             for q in 0..<rxCount {
-                guard rx[q].fill() else {
+                guard queues.fill(rx: q) else {
                     throw UIOError.device("ixgbe \(function.address): mempool of RX queue \(q) ran out while filling the ring")
                 }
                 try controller.startRXQueue(q, size: configuration.ringSize)
@@ -68,15 +71,14 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
         } catch {
             controller.stop()
             try? function.disableDMA()
-            Self.release(rx: rx, rxCount: rxCount, tx: tx, txCount: txCount, allocator: allocator)
+            queues.release(allocator: allocator)
             throw error
         }
 
         self.function = function
         self.allocator = allocator
         self.controller = controller
-        self.rxQueues = rx
-        self.txQueues = tx
+        self.queues = queues
         self.rxQueueCount = rxCount
         self.txQueueCount = txCount
         self.family = family
@@ -86,141 +88,42 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
         link = controller.waitForLink(timeout: configuration.linkTimeout)
     }
 
-    /// Allocates every queue's ring, shadow array and mempool, or nothing.
-    private static func allocateQueues(configuration: Configuration, allocator: Allocator) throws
-        -> (UnsafeMutablePointer<IxgbeRXQueue>, UnsafeMutablePointer<IxgbeTXQueue>)
-    {
-        let rx = UnsafeMutablePointer<IxgbeRXQueue>.allocate(capacity: configuration.rxQueues)
-        let tx = UnsafeMutablePointer<IxgbeTXQueue>.allocate(capacity: configuration.txQueues)
-        var rxDone = 0, txDone = 0
-        do {
-            while rxDone < configuration.rxQueues {
-                (rx + rxDone).initialize(to: try IxgbeRXQueue(size: configuration.ringSize, mempoolSize: configuration.mempoolSize, allocator: allocator))
-                rxDone += 1
-            }
-            while txDone < configuration.txQueues {
-                (tx + txDone).initialize(to: try IxgbeTXQueue(size: configuration.ringSize, allocator: allocator))
-                txDone += 1
-            }
-        } catch {
-            release(rx: rx, rxCount: rxDone, tx: tx, txCount: txDone, allocator: allocator)
-            throw error
-        }
-        return (rx, tx)
-    }
-
-    /// Returns every buffer to its pool and frees rings, pools and the queue arrays. Only
-    /// once the device can no longer write to them (after a reset, or before it was started).
-    private static func release(rx: UnsafeMutablePointer<IxgbeRXQueue>, rxCount: Int,
-                                tx: UnsafeMutablePointer<IxgbeTXQueue>, txCount: Int, allocator: Allocator) {
-        // TX first: buffers still in a TX ring belong to RX queues' pools, which can only be
-        // destroyed once every buffer is back.
-        for q in 0..<txCount { tx[q].destroy(allocator: allocator) }
-        for q in 0..<rxCount { rx[q].destroy(allocator: allocator) }
-        rx.deinitialize(count: rxCount)
-        tx.deinitialize(count: txCount)
-        rx.deallocate()
-        tx.deallocate()
-    }
-
     deinit { if !isShutDown { stopAndRelease() } }
 
     /// The pool RX queue `queue` takes its buffers from; applications may allocate TX
     /// buffers from it too (on the thread that owns the queue).
     public func mempool(queue: Int) -> Mempool {
         precondition(queue >= 0 && queue < rxQueueCount, "RX queue \(queue) out of range 0..<\(rxQueueCount)")
-        return rxQueues[queue].mempool
+        return queues.rx[queue].mempool
     }
 
     /// Frames dropped by the driver because they spanned more than one RX descriptor.
     public var droppedFragments: UInt64 {
-        (0..<rxQueueCount).reduce(0) { $0 &+ rxQueues[$1].droppedFragments }
+        queues.droppedFragments
     }
 
     // MARK: Packets
 
-    /// ixy's `ixgbe_rx_batch`: walks the ring from `index` while descriptors are done,
-    /// swaps a fresh buffer into each, and writes RDT once, to the last descriptor handled.
+    /// Receives through the shared descriptor core (ixy's `ixgbe_rx_batch`): RDT is written
+    /// once per call.
     @inlinable
     public mutating func receive(queue: Int, into batch: inout PacketBatch) -> Int {
         precondition(queue >= 0 && queue < rxQueueCount, "RX queue \(queue) out of range 0..<\(rxQueueCount)")
-        let rx = rxQueues + queue
-        let mempool = rx.pointee.mempool
-        let capacity = mempool.dataCapacity
-        var index = rx.pointee.index
-        var last = -1
-        var received = 0
-        while batch.count < batch.capacity {
-            let d = rx.pointee.descriptor(index)
-            let status = AdvancedRXDescriptor.statusError(d)
-            if status & AdvancedRXDescriptor.STAT_DD == 0 { break }
-            MemoryBarrier.read()
-            let buffer = rx.pointee.buffers[index].unsafelyUnwrapped
-            if status & AdvancedRXDescriptor.STAT_EOP == 0 || rx.pointee.discarding {
-                // Part of a frame that spans descriptors: give the same buffer back, and
-                // skip up to and including the descriptor with EOP.
-                if status & AdvancedRXDescriptor.STAT_EOP == 0 {
-                    if !rx.pointee.discarding { rx.pointee.droppedFragments &+= 1 }
-                    rx.pointee.discarding = true
-                } else {
-                    rx.pointee.discarding = false
-                }
-                AdvancedRXDescriptor.setRead(d, packetAddress: buffer.pointee.dataPhysicalAddress)
-            } else {
-                // No fresh buffer: leave this descriptor done and stop; the next call retries.
-                guard let fresh = mempool.unsafeAllocateHeader() else { break }
-                buffer.pointee.length = UInt32(truncatingIfNeeded: min(AdvancedRXDescriptor.length(d), capacity))
-                batch.unsafeAppend(buffer)
-                rx.pointee.buffers[index] = fresh
-                AdvancedRXDescriptor.setRead(d, packetAddress: fresh.pointee.dataPhysicalAddress)
-                received &+= 1
-            }
-            last = index
-            index = (index &+ 1) & rx.pointee.mask
-        }
-        if last >= 0 {
-            rx.pointee.index = index
-            MemoryBarrier.write()
-            controller.registers.write32(IXGBE.RDT(queue), UInt32(truncatingIfNeeded: last))
-        }
-        return received
+        return AdvancedRXRing.receive(queues.rx + queue, into: &batch, registers: controller.registers, tail: IXGBE.RDT(queue))
     }
 
-    /// ixy's `ixgbe_tx_batch`: frees the buffers of completed clean batches, then fills one
-    /// descriptor per frame while the ring has room, and writes TDT once.
+    /// Transmits through the shared descriptor core (ixy's `ixgbe_tx_batch`): completed
+    /// clean batches are freed first, and TDT is written once per call.
     @inlinable
     public mutating func transmit(queue: Int, from batch: inout PacketBatch) -> Int {
         precondition(queue >= 0 && queue < txQueueCount, "TX queue \(queue) out of range 0..<\(txQueueCount)")
-        let tx = txQueues + queue
-        tx.pointee.clean()
-        let mask = tx.pointee.mask
-        let clean = tx.pointee.cleanIndex
-        var index = tx.pointee.index
-        var sent = 0
-        let count = batch.count
-        while sent < count {
-            let next = (index &+ 1) & mask
-            if next == clean { break }  // ring full: one slot always stays empty
-            let buffer = batch.unsafeHeader(at: sent)
-            tx.pointee.buffers[index] = buffer
-            AdvancedTXDescriptor.setRead(tx.pointee.descriptor(index), bufferAddress: buffer.pointee.dataPhysicalAddress,
-                                         length: Int(truncatingIfNeeded: buffer.pointee.length))
-            index = next
-            sent &+= 1
-        }
-        if sent > 0 {
-            batch.unsafeRemoveFirst(sent)
-            tx.pointee.index = index
-            MemoryBarrier.write()
-            controller.registers.write32(IXGBE.TDT(queue), UInt32(truncatingIfNeeded: index))
-        }
-        return sent
+        return queues.tx[queue].transmit(from: &batch, registers: controller.registers, tail: IXGBE.TDT(queue))
     }
 
     @inlinable
     public func hasPendingReceive(queue: Int) -> Bool {
         precondition(queue >= 0 && queue < rxQueueCount, "RX queue \(queue) out of range 0..<\(rxQueueCount)")
-        return rxQueues[queue].hasPending
+        return queues.rx[queue].hasPending
     }
 
     // MARK: Interrupts
@@ -306,7 +209,7 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     private func stopAndRelease() {
         controller.stop()
         try? function.disableDMA()
-        Self.release(rx: rxQueues, rxCount: rxQueueCount, tx: txQueues, txCount: txQueueCount, allocator: allocator)
+        queues.release(allocator: allocator)
     }
 }
 

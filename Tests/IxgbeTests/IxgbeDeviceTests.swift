@@ -1,4 +1,5 @@
 import Testing
+import IntelNIC
 @testable import Ixgbe
 import UIO
 

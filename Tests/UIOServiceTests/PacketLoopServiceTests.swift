@@ -30,12 +30,17 @@ import VirtioNet
         [0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x02, 0, 0, 0, 0, 1, 0x88, 0xb5] + [UInt8](repeating: n, count: 46)
     }
 
-    /// Polls `condition` every 10 ms for up to `seconds`.
-    static func eventually(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    /// Polls `condition` every 10 ms for up to `seconds`. It sleeps with Task.sleep: a
+    /// blocking usleep would hold one of the few cooperative threads that the ServiceGroup
+    /// and the other async tests need. The waits are long (60 s) because the pool is only as
+    /// wide as the host has cores, and Swift Testing runs the synchronous tests of other suites
+    /// on it too: on the 2-core host the group could not start until they had finished (10 s
+    /// was not enough in a full `swift test`; alone this test takes 0.1 s).
+    static func eventually(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
         let end = Date().addingTimeInterval(seconds)
         while Date() < end {
             if condition() { return true }
-            usleep(10_000)
+            try? await Task.sleep(for: .milliseconds(10))
         }
         return condition()
     }
@@ -60,10 +65,10 @@ import VirtioNet
         let running = Task { try await group.run() }
 
         // Running: DRIVER_OK (virtio 1.0 §2.1) is set, and a frame comes back.
-        #expect(Self.eventually(10) { nic.model.deviceStatus & 4 != 0 }, "the device never became ready")
+        #expect(await Self.eventually(60) { nic.model.deviceStatus & 4 != 0 }, "the device never became ready")
         nic.model.inject(frame: Self.frame(1))
         var echoed: [[UInt8]] = []
-        #expect(Self.eventually(10) { echoed += nic.model.takeTransmitted(); return !echoed.isEmpty })
+        #expect(await Self.eventually(60) { echoed += nic.model.takeTransmitted(); return !echoed.isEmpty })
         #expect(echoed.first == Self.frame(1))
 
         kill(getpid(), SIGTERM)
@@ -73,7 +78,7 @@ import VirtioNet
         #expect(stats.packets == 1)
         // Frames arriving after the stop are not received: the rings are gone.
         nic.model.inject(frame: Self.frame(2))
-        usleep(50_000)
+        try await Task.sleep(for: .milliseconds(50))
         #expect(nic.model.takeTransmitted().isEmpty)
         #expect(nic.model.faults.isEmpty, "\(nic.model.faults)")
         #expect(nic.dma.bytesAllocated == 0, "the device's memory is freed")

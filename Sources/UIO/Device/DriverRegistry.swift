@@ -5,6 +5,7 @@
 public enum DriverKind: String, Sendable, CaseIterable {
     case virtioNet = "virtio-net"
     case ixgbe = "ixgbe"
+    case igb = "igb"
 }
 
 /// Which swift-uio driver handles a PCI vendor and device ID, and how to describe the device.
@@ -22,10 +23,17 @@ public enum DriverRegistry {
         0x154D: "82599 SFP+ SF2", 0x1557: "82599EN SFP+", 0x1528: "X540-T", 0x1560: "X540-T1",
     ]
 
+    /// 82576 (Linux `e1000_hw.h`, `E1000_DEV_ID_82576*`; the VF 0x10CA is not a PF).
+    public static let igbDevices: [UInt16: String] = [
+        0x10C9: "82576", 0x10E6: "82576 fiber", 0x10E7: "82576 SerDes", 0x10E8: "82576 quad copper",
+        0x1526: "82576 quad copper ET2", 0x150A: "82576NS", 0x1518: "82576NS SerDes", 0x150D: "82576 SerDes quad",
+    ]
+
     public static func driver(vendor: UInt16, device: UInt16) -> DriverKind? {
         switch vendor {
         case virtioVendor where virtioNetDevices[device] != nil: return .virtioNet
         case intelVendor where ixgbeDevices[device] != nil: return .ixgbe
+        case intelVendor where igbDevices[device] != nil: return .igb
         default: return nil
         }
     }
@@ -33,7 +41,7 @@ public enum DriverRegistry {
     public static func describe(vendor: UInt16, device: UInt16) -> String? {
         switch vendor {
         case virtioVendor: return virtioNetDevices[device]
-        case intelVendor: return ixgbeDevices[device]
+        case intelVendor: return ixgbeDevices[device] ?? igbDevices[device]
         default: return nil
         }
     }
@@ -47,5 +55,6 @@ public enum DriverRegistry {
 
     static var supportedSummary: String {
         "virtio-net 1af4:1000/1041; ixgbe 8086:" + ixgbeDevices.keys.sorted().map { hex($0) }.joined(separator: "/")
+            + "; igb 8086:" + igbDevices.keys.sorted().map { hex($0) }.joined(separator: "/")
     }
 }

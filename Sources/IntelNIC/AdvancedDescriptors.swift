@@ -1,6 +1,7 @@
 import UIO
 
-/// The advanced receive descriptor, 16 bytes (82599 datasheet §7.1.6).
+/// The advanced receive descriptor, 16 bytes (82599 datasheet §7.1.6; the 82576 uses the same
+/// layout, §7.1.5).
 ///
 /// Read format (driver → device): `pkt_addr` (le64 at 0), `hdr_addr` (le64 at 8, 0: no
 /// header split). Write-back format (device → driver) overwrites the same 16 bytes:
@@ -30,7 +31,8 @@ public enum AdvancedRXDescriptor {
     }
 }
 
-/// The advanced transmit data descriptor, 16 bytes (82599 datasheet §7.2.3.2.4).
+/// The advanced transmit data descriptor, 16 bytes (82599 datasheet §7.2.3.2.4; the 82576
+/// uses the same layout, §7.2.2.3).
 ///
 /// Read format: buffer address (le64 at 0), `cmd_type_len` (le32 at 8) and `olinfo_status`
 /// (le32 at 12). Write-back (with RS set): the device sets DD in the `status` at byte 12.

@@ -1,31 +1,32 @@
 import UIO
 
-/// One transmit queue: a ring of advanced TX data descriptors in DMA memory and the buffer
-/// sent from each slot, freed once the device reports the descriptor done.
+/// One transmit ring of advanced TX data descriptors, as the 82599 (datasheet §7.2.3.2.4)
+/// and the 82576 (datasheet §7.2.2.3) share it, and the buffer sent from each slot, freed
+/// once the device reports the descriptor done.
 ///
 /// Descriptors from `cleanIndex` up to (not including) `index` belong to the device.
-@usableFromInline
-struct IxgbeTXQueue {
+public struct AdvancedTXRing {
     /// Descriptors cleaned at once (ixy's `TX_CLEAN_BATCH`): DD is checked only on the last
     /// of a batch, and RS makes the device write it back.
-    @usableFromInline static let cleanBatch = 32
+    public static let cleanBatch = 32
 
-    @usableFromInline let ring: DMARegion
+    public let ring: DMARegion
     @usableFromInline let descriptors: UnsafeMutableRawPointer
     @usableFromInline let buffers: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>?>
-    @usableFromInline let size: Int
+    public let size: Int
     @usableFromInline let mask: Int
     /// The next descriptor to fill (ixy's `tx_index`).
     @usableFromInline var index = 0
     /// The first descriptor not yet cleaned (ixy's `clean_index`).
     @usableFromInline var cleanIndex = 0
 
-    init(size: Int, allocator: some DMAAllocator) throws {
+    /// `name` ("ixgbe", "igb") goes into the error messages.
+    public init(size: Int, allocator: some DMAAllocator, name: String) throws {
         let ring = try allocator.allocate(size: size * AdvancedTXDescriptor.size, contiguous: true)
-        // TDBAL's low 7 bits are ignored (82599 datasheet §8.2.3.9.5).
+        // TDBAL's low 7 bits are ignored (82599 datasheet §8.2.3.9.5); the 82576's TDBAL alike.
         guard ring.physicalAddress & 127 == 0 else {
             allocator.free(ring)
-            throw UIOError.device("ixgbe: the allocator returned a TX ring at 0x\(String(ring.physicalAddress, radix: 16)), which is not 128-byte aligned as the 82599 requires")
+            throw UIOError.device("\(name): the allocator returned a TX ring at 0x\(String(ring.physicalAddress, radix: 16)), which is not 128-byte aligned as the device requires")
         }
         self.ring = ring
         self.size = size
@@ -58,9 +59,38 @@ struct IxgbeTXQueue {
         cleanIndex = clean
     }
 
+    /// ixy's `ixgbe_tx_batch`: frees the buffers of completed clean batches, then fills one
+    /// descriptor per frame while the ring has room, and writes the tail register (TDT)
+    /// once. The frames taken leave `batch`; returns how many.
+    @inlinable
+    public mutating func transmit<R: RegisterAccess>(from batch: inout PacketBatch, registers: R, tail: Int) -> Int {
+        clean()
+        let clean = cleanIndex
+        var index = self.index
+        var sent = 0
+        let count = batch.count
+        while sent < count {
+            let next = (index &+ 1) & mask
+            if next == clean { break }  // ring full: one slot always stays empty
+            let buffer = batch.unsafeHeader(at: sent)
+            buffers[index] = buffer
+            AdvancedTXDescriptor.setRead(descriptor(index), bufferAddress: buffer.pointee.dataPhysicalAddress,
+                                         length: Int(truncatingIfNeeded: buffer.pointee.length))
+            index = next
+            sent &+= 1
+        }
+        if sent > 0 {
+            batch.unsafeRemoveFirst(sent)
+            self.index = index
+            MemoryBarrier.write()
+            registers.write32(tail, UInt32(truncatingIfNeeded: index))
+        }
+        return sent
+    }
+
     /// Returns every buffer still in the ring to its pool and frees the ring. Only after
     /// the device has been reset.
-    func destroy(allocator: some DMAAllocator) {
+    public func destroy(allocator: some DMAAllocator) {
         for i in 0..<size { if let b = buffers[i] { Mempool.unsafeFree(b) } }
         buffers.deallocate()
         allocator.free(ring)

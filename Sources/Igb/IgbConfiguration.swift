@@ -1,0 +1,83 @@
+import IntelNIC
+import UIO
+
+/// The 82576 parts this driver accepts, by PCI device ID (Linux `e1000_hw.h`,
+/// `E1000_DEV_ID_82576*`), and whether each reaches the wire through the internal copper
+/// PHY or through SerDes/fibre. The virtual function (0x10CA) is not a PF and is refused.
+public enum IgbPart: Sendable, Equatable {
+    case copper
+    case serdes
+
+    public static let deviceIDs: [UInt16: (name: String, part: IgbPart)] = [
+        0x10C9: ("82576", .copper),
+        0x10E6: ("82576 fiber", .serdes),
+        0x10E7: ("82576 SerDes", .serdes),
+        0x10E8: ("82576 quad copper", .copper),
+        0x1526: ("82576 quad copper ET2", .copper),
+        0x150A: ("82576NS", .copper),
+        0x1518: ("82576NS SerDes", .serdes),
+        0x150D: ("82576 SerDes quad", .serdes),
+    ]
+
+    /// The part of an Intel device, or `UIOError.unsupportedDevice`.
+    public static func require(vendor: UInt16, device: UInt16) throws -> IgbPart {
+        guard vendor == DriverRegistry.intelVendor, let entry = deviceIDs[device] else {
+            throw UIOError.unsupportedDevice(vendor: vendor, device: device)
+        }
+        return entry.part
+    }
+}
+
+/// How `IgbDevice` sets the device up.
+public struct IgbConfiguration: Sendable, Equatable {
+    /// RX queues (1…16). Without RSS every frame lands in queue 0.
+    public var rxQueues = 1
+    /// TX queues (1…16).
+    public var txQueues = 1
+    /// Descriptors per ring: a power of two, 64…4096 (RDLEN is a multiple of 128 bytes).
+    public var ringSize = 512
+    /// Buffers in each RX queue's mempool; at least `ringSize`.
+    public var mempoolSize = 4096
+    /// Minimum interval between interrupts (EITR[0], which throttles INTx; 0…8191 µs).
+    public var interruptThrottleMicroseconds = 10
+    /// How long `init` waits for the link (the PHY's auto-negotiation). A link still down
+    /// afterwards is not an error: `link` says so and the LSC interrupt updates it.
+    public var linkTimeout: Duration = .seconds(10)
+
+    public static let minimumRingSize = 64
+    public static let maximumRingSize = 4096
+    public static let maximumQueues = 16
+    public static let maximumThrottleMicroseconds = 8191
+
+    public init(rxQueues: Int = 1, txQueues: Int = 1, ringSize: Int = 512, mempoolSize: Int = 4096,
+                interruptThrottleMicroseconds: Int = 10, linkTimeout: Duration = .seconds(10)) {
+        self.rxQueues = rxQueues
+        self.txQueues = txQueues
+        self.ringSize = ringSize
+        self.mempoolSize = mempoolSize
+        self.interruptThrottleMicroseconds = interruptThrottleMicroseconds
+        self.linkTimeout = linkTimeout
+    }
+
+    /// Throws the first problem found, with what to change.
+    public func validate() throws {
+        guard ringSize > 0, ringSize & (ringSize - 1) == 0, ringSize <= Self.maximumRingSize else {
+            throw UIOError.invalidRingSize(ringSize, maximum: Self.maximumRingSize)
+        }
+        guard ringSize >= Self.minimumRingSize else {
+            throw UIOError.device("igb: ring size \(ringSize) is too small: use a power of two from \(Self.minimumRingSize) to \(Self.maximumRingSize) (TX descriptors are cleaned \(AdvancedTXRing.cleanBatch) at a time)")
+        }
+        guard (1...Self.maximumQueues).contains(rxQueues), (1...Self.maximumQueues).contains(txQueues) else {
+            throw UIOError.device("igb: \(rxQueues) RX and \(txQueues) TX queues requested: the 82576 has \(Self.maximumQueues) of each, use 1 to \(Self.maximumQueues)")
+        }
+        guard mempoolSize >= ringSize else {
+            throw UIOError.device("igb: mempool size \(mempoolSize) cannot fill an RX ring of \(ringSize) descriptors: use a mempool of at least \(ringSize) buffers (\(2 * ringSize) or more leaves room for packets in flight)")
+        }
+        guard (0...Self.maximumThrottleMicroseconds).contains(interruptThrottleMicroseconds) else {
+            throw UIOError.device("igb: interrupt throttle \(interruptThrottleMicroseconds) µs is outside EITR's range 0…\(Self.maximumThrottleMicroseconds) µs")
+        }
+        guard linkTimeout >= .zero else {
+            throw UIOError.device("igb: link timeout \(linkTimeout) is negative: use zero to not wait for the link")
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import IntelNIC
+import UIO
+
+/// The driver for the Intel 82576 gigabit controller (Linux's igb), after the 82576
+/// datasheet: advanced descriptors through the descriptor core it shares with the ixgbe
+/// driver, one mempool per RX queue, legacy INTx interrupts through ICR/IMS.
+///
+/// Generic over the PCI function (a real UIO device or a simulated one) and the DMA
+/// allocator, so the same code runs, specialised, on hardware and in tests.
+public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocator>: ~Copyable, NetworkDevice {
+    public typealias Configuration = IgbConfiguration
+
+    @usableFromInline var function: Function
+    @usableFromInline let allocator: Allocator
+    @usableFromInline let controller: IgbController<Function.Registers>
+    @usableFromInline let queues: IntelQueues
+    public let rxQueueCount: Int
+    public let txQueueCount: Int
+    public let part: IgbPart
+    public let macAddress: MACAddress
+    public private(set) var link: LinkStatus
+    /// Whether EECD.AUTO_RD was seen after the reset (QEMU's igb never sets it).
+    public let eepromAutoReadDone: Bool
+    /// Totals of the device's read-to-clear counters.
+    @usableFromInline var counters = DeviceStatistics()
+    /// Totals of GORC and GOTC as the device counts them: with the 4-byte CRC of each frame.
+    @usableFromInline var octetsReceived: UInt64 = 0
+    @usableFromInline var octetsTransmitted: UInt64 = 0
+    /// ICR.RXDW is one cause for every queue: bit q set for each RX queue.
+    @usableFromInline let allQueuesMask: UInt64
+    private var isShutDown = false
+
+    public var driverName: String { "igb" }
+
+    /// Initialises the device in the datasheet's order: interrupts off, DMA quiesced and a
+    /// device reset (so that a device a crashed process left running stops first), EEPROM
+    /// auto-read, link through the internal PHY, statistics, receive and transmit queues,
+    /// interrupts. Waits up to `configuration.linkTimeout` for the link.
+    public init(function: consuming Function, allocator: Allocator, configuration: Configuration = .init()) throws {
+        let part = try IgbPart.require(vendor: function.vendorID, device: function.deviceID)
+        try configuration.validate()
+        let name = "igb \(function.address)"
+        let controller = IgbController(registers: try function.mapBAR(0), part: part, name: name)
+        try controller.resetAndMaskInterrupts()
+        let eepromDone = controller.waitForEEPROMAutoRead()
+        try function.enableDMA()
+        controller.takeOwnership()
+        try controller.initLink()
+        controller.clearStatistics()
+
+        let rxCount = configuration.rxQueues, txCount = configuration.txQueues
+        let queues = try IntelQueues(rxCount: rxCount, txCount: txCount, ringSize: configuration.ringSize,
+                                     mempoolSize: configuration.mempoolSize, allocator: allocator, name: name)
+        do {
+            controller.initRXGlobal()
+            for q in 0..<rxCount {
+                controller.initRXQueue(q, ring: queues.rx[q].ring, size: configuration.ringSize)
+                guard queues.fill(rx: q) else {
+                    throw UIOError.device("\(name): mempool of RX queue \(q) ran out while filling the ring")
+                }
+                try controller.startRXQueue(q, size: configuration.ringSize)
+            }
+            controller.enableRX()
+            controller.initTXGlobal()
+            for q in 0..<txCount { try controller.startTXQueue(q, ring: queues.tx[q].ring, size: configuration.ringSize) }
+            controller.enableTX()
+        } catch {
+            controller.stop(rxQueues: rxCount, txQueues: txCount)
+            try? function.disableDMA()
+            queues.release(allocator: allocator)
+            throw error
+        }
+
+        self.function = function
+        self.allocator = allocator
+        self.controller = controller
+        self.queues = queues
+        self.rxQueueCount = rxCount
+        self.txQueueCount = txCount
+        self.part = part
+        self.eepromAutoReadDone = eepromDone
+        self.macAddress = controller.readMACAddress()
+        self.allQueuesMask = rxCount >= 64 ? ~0 : (1 << UInt64(rxCount)) - 1
+        self.link = LinkStatus(isUp: false, speedMbps: 0)
+        controller.initInterrupts(throttleMicroseconds: configuration.interruptThrottleMicroseconds)
+        link = controller.waitForLink(timeout: configuration.linkTimeout)
+    }
+
+    deinit { if !isShutDown { stopAndRelease() } }
+
+    /// The pool RX queue `queue` takes its buffers from; applications may allocate TX
+    /// buffers from it too (on the thread that owns the queue).
+    public func mempool(queue: Int) -> Mempool {
+        precondition(queue >= 0 && queue < rxQueueCount, "RX queue \(queue) out of range 0..<\(rxQueueCount)")
+        return queues.rx[queue].mempool
+    }
+
+    /// nil once shut down: the pools are freed then.
+    public var bufferPoolAvailable: Int? { isShutDown ? nil : queues.rx[0].mempool.available }
+
+    /// Frames dropped by the driver because they spanned more than one RX descriptor.
+    public var droppedFragments: UInt64 { queues.droppedFragments }
+
+    // MARK: Packets
+
+    /// Receives through the shared descriptor core: RDT is written once per call.
+    @inlinable
+    public mutating func receive(queue: Int, into batch: inout PacketBatch) -> Int {
+        precondition(queue >= 0 && queue < rxQueueCount, "RX queue \(queue) out of range 0..<\(rxQueueCount)")
+        return AdvancedRXRing.receive(queues.rx + queue, into: &batch, registers: controller.registers, tail: IGB.RDT(queue))
+    }
+
+    /// Transmits through the shared descriptor core: completed clean batches are freed
+    /// first, and TDT is written once per call.
+    @inlinable
+    public mutating func transmit(queue: Int, from batch: inout PacketBatch) -> Int {
+        precondition(queue >= 0 && queue < txQueueCount, "TX queue \(queue) out of range 0..<\(txQueueCount)")
+        return queues.tx[queue].transmit(from: &batch, registers: controller.registers, tail: IGB.TDT(queue))
+    }
+
+    @inlinable
+    public func hasPendingReceive(queue: Int) -> Bool {
+        precondition(queue >= 0 && queue < rxQueueCount, "RX queue \(queue) out of range 0..<\(rxQueueCount)")
+        return queues.rx[queue].hasPending
+    }
+
+    // MARK: Interrupts
+
+    /// Clears a stale ICR.RXDW (write 1 to clear) from frames already taken while polling,
+    /// so that the sleep that follows does not wake at once, then unmasks it (IMS). The
+    /// scheduler re-checks the ring after this, so a frame in between is not lost.
+    /// RXDW is one cause for all queues: with several queues, any queue wakes the sleeper.
+    public mutating func enableInterrupt(queue: Int) {
+        controller.registers.write32(IGB.ICR, IGB.ICR_RXDW)
+        controller.registers.write32(IGB.IMS, IGB.ICR_RXDW)
+    }
+
+    /// IMC: masks RXDW again while polling.
+    public mutating func disableInterrupt(queue: Int) {
+        controller.registers.write32(IGB.IMC, IGB.ICR_RXDW)
+    }
+
+    public mutating func waitForInterrupt(timeout: Duration?) throws -> InterruptEvent? {
+        try function.waitForInterrupt(timeout: timeout)
+    }
+
+    /// Reads ICR, which clears it outside MSI-X mode and deasserts INTx, then unmasks INTx.
+    /// RXDW stands for every RX queue; LSC updates the link from STATUS.
+    public mutating func acknowledgeInterrupt() throws -> InterruptCauses {
+        let icr = controller.registers.read32(IGB.ICR)
+        var causes = InterruptCauses()
+        if icr & IGB.ICR_RXDW != 0 { causes.queues = allQueuesMask }
+        if icr & IGB.ICR_LSC != 0 {
+            link = controller.readLink()
+            causes.linkChanged = true
+        }
+        try function.rearmInterrupt()
+        return causes
+    }
+
+    // MARK: Statistics, promiscuous mode
+
+    /// Adds the device's read-to-clear counters to the totals and returns them.
+    ///
+    /// Bytes are frame bytes without the CRC, as every swift-uio driver counts them. GORC
+    /// and GOTC count from the destination address through the CRC, 4 bytes a frame more,
+    /// over the same good frames as GPRC and GPTC, so the driver takes 4 bytes per counted
+    /// frame off the totals (on the totals, so that a frame counted between the packet and
+    /// the octet reads never makes a total go backwards). rxDropped is MPC.
+    ///
+    /// `shutdown` reads the counters one last time before the reset clears them; afterwards
+    /// this returns those final totals without touching the device.
+    public mutating func statistics() -> DeviceStatistics {
+        guard !isShutDown else { return counters }
+        let delta = controller.readStatistics()
+        counters.rxPackets &+= delta.rxPackets
+        counters.txPackets &+= delta.txPackets
+        octetsReceived &+= delta.rxBytes
+        octetsTransmitted &+= delta.txBytes
+        counters.rxBytes = octetsReceived &- min(octetsReceived, IGB.fcsSize &* counters.rxPackets)
+        counters.txBytes = octetsTransmitted &- min(octetsTransmitted, IGB.fcsSize &* counters.txPackets)
+        counters.rxDropped &+= delta.rxDropped
+        return counters
+    }
+
+    /// RCTL.UPE and RCTL.MPE: accept every unicast and multicast frame.
+    public mutating func setPromiscuous(_ enabled: Bool) throws {
+        if enabled {
+            controller.registers.setBits32(IGB.RCTL, IGB.RCTL_UPE | IGB.RCTL_MPE)
+        } else {
+            controller.registers.clearBits32(IGB.RCTL, IGB.RCTL_UPE | IGB.RCTL_MPE)
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Queues off, interrupts masked, device quiesced and reset (it stops all DMA), then
+    /// frees rings and buffers.
+    public mutating func shutdown() {
+        guard !isShutDown else { return }
+        _ = statistics()
+        isShutDown = true
+        stopAndRelease()
+    }
+
+    private func stopAndRelease() {
+        controller.stop(rxQueues: rxQueueCount, txQueues: txQueueCount)
+        try? function.disableDMA()
+        queues.release(allocator: allocator)
+    }
+}

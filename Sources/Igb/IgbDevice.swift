@@ -8,6 +8,7 @@ import UIO
 /// Generic over the PCI function (a real UIO device or a simulated one) and the DMA
 /// allocator, so the same code runs, specialised, on hardware and in tests.
 public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocator>: ~Copyable, NetworkDevice {
+    /// The queue sizes and time-outs that `init` takes (``IgbConfiguration``).
     public typealias Configuration = IgbConfiguration
 
     @usableFromInline var function: Function

@@ -7,6 +7,7 @@ let package = Package(
     name: "swift-uio",
     products: [
         .library(name: "UIO", targets: ["UIO"]),
+        .library(name: "VFIO", targets: ["VFIO"]),
         .library(name: "VirtioNet", targets: ["VirtioNet"]),
         .library(name: "UIOSimulator", targets: ["UIOSimulator"]),
         .library(name: "Ixgbe", targets: ["Ixgbe"]),
@@ -34,6 +35,8 @@ let package = Package(
                 "CUIOShim", "CLibPCI",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
+        // The VFIO route: the same PCIFunction and DMAAllocator protocols, with IOMMU-confined DMA.
+        .target(name: "VFIO", dependencies: ["UIO", "CUIOShim"]),
         // Binding devices and udev rules: what `uioctl bind/unbind/udev` does, testable on fake trees.
         .target(name: "UIOSetup", dependencies: ["UIO"]),
         .target(name: "VirtioNet", dependencies: ["UIO"]),
@@ -45,13 +48,13 @@ let package = Package(
         .executableTarget(
             name: "uioctl",
             dependencies: [
-                "UIO", "UIOSetup", "VirtioNet",
+                "UIO", "UIOSetup", "VFIO", "VirtioNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(
             name: "ExampleSupport",
             dependencies: [
-                "UIO", "VirtioNet", "Ixgbe",
+                "UIO", "VFIO", "VirtioNet", "Ixgbe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/Support"),
@@ -80,6 +83,7 @@ let package = Package(
             name: "forward-bench", dependencies: ["UIO", "VirtioNet", "UIOSimulator"],
             path: "Benchmarks/forward-bench"),
         .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup"]),
+        .testTarget(name: "VFIOTests", dependencies: ["VFIO", "UIO"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),

@@ -59,4 +59,8 @@ static inline void uio_outl(uint16_t port, uint32_t v) { (void)port; (void)v; }
 /// ioperm(from, count, 1), or iopl(3) above port 0xffff; 0, or -1 with errno.
 int uio_port_permit(unsigned long from, unsigned long count);
 
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): VFIO delivers each interrupt vector to one.
+/// <sys/eventfd.h> is not part of Swift's Glibc module, hence this wrapper.
+int uio_eventfd_nonblocking(void);
+
 #endif

@@ -38,7 +38,7 @@ let package = Package(
         // The VFIO route: the same PCIFunction and DMAAllocator protocols, with IOMMU-confined DMA.
         .target(name: "VFIO", dependencies: ["UIO", "CUIOShim"]),
         // Binding devices and udev rules: what `uioctl bind/unbind/udev` does, testable on fake trees.
-        .target(name: "UIOSetup", dependencies: ["UIO"]),
+        .target(name: "UIOSetup", dependencies: ["UIO", "VFIO"]),
         .target(name: "VirtioNet", dependencies: ["UIO"]),
         // Device models that stand in for hardware: drivers run against them unchanged.
         .target(name: "UIOSimulator", dependencies: ["UIO"]),
@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "forward-bench", dependencies: ["UIO", "VirtioNet", "UIOSimulator"],
             path: "Benchmarks/forward-bench"),
-        .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup"]),
+        .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup", "VFIO"]),
         .testTarget(name: "VFIOTests", dependencies: ["VFIO", "UIO"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),

@@ -8,7 +8,7 @@ import UIO
 struct EchoServer: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "echo-server",
-        abstract: "Answer ARP, ICMP echo and UDP echo (port 7) on a NIC bound to uio_pci_generic.")
+        abstract: "Answer ARP, ICMP echo and UDP echo (port 7) on a NIC bound to uio_pci_generic or vfio-pci.")
 
     @Argument(help: "PCI address of the NIC, DDDD:BB:DD.F (see `uioctl list`).")
     var pciAddress: String
@@ -31,6 +31,9 @@ struct EchoServer: ParsableCommand {
     @Option(help: "Write every received frame to this pcap file.")
     var pcap: String?
 
+    @Option(help: "Kernel route to the NIC: auto (whatever it is bound to), uio or vfio.")
+    var backend: Backend = .auto
+
     func validate() throws {
         guard IPv4Address(parsing: ip) != nil else { throw ValidationError("--ip '\(ip)' is not an IPv4 address such as 192.0.2.2/24") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
@@ -41,7 +44,7 @@ struct EchoServer: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var server = Server(options: self, pcap: try pcap.map { try PcapWriter(path: $0) })
-            try DeviceOpener.with(pciAddress, &server)
+            try DeviceOpener.with(pciAddress, backend: backend, &server)
         }
     }
 }

@@ -25,6 +25,9 @@ struct Forwarder: ParsableCommand {
     @Option(help: "Write every received frame (both ports) to this pcap file.")
     var pcap: String?
 
+    @Option(help: "Kernel route to the NICs: auto (whatever each is bound to), uio or vfio.")
+    var backend: Backend = .auto
+
     func validate() throws {
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
         guard seconds >= 0 else { throw ValidationError("--seconds must be 0 or more") }
@@ -33,7 +36,7 @@ struct Forwarder: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var forwarding = Forwarding(options: self, pcapPath: pcap)
-            try DeviceOpener.with(pciA, pciB, &forwarding)
+            try DeviceOpener.with(pciA, pciB, backend: backend, &forwarding)
         }
     }
 }

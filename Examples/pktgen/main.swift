@@ -31,6 +31,9 @@ struct PacketGenerator: ParsableCommand {
     var srcIp: String = "192.0.2.2"
     @Option var dstIp: String = "192.0.2.1"
 
+    @Option(help: "Kernel route to the NIC: auto (whatever it is bound to), uio or vfio.")
+    var backend: Backend = .auto
+
     func validate() throws {
         guard (60...1514).contains(size) else { throw ValidationError("--size must be between 60 and 1514") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
@@ -43,7 +46,7 @@ struct PacketGenerator: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var generator = Generator(options: self)
-            try DeviceOpener.with(pciAddress, &generator)
+            try DeviceOpener.with(pciAddress, backend: backend, &generator)
         }
     }
 }

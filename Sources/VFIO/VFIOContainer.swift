@@ -83,9 +83,7 @@ public final class VFIOContainer: @unchecked Sendable {
             // type1 pins the pages and charges them to RLIMIT_MEMLOCK: ENOMEM is that limit
             // (without CAP_IPC_LOCK), far more often than a real shortage.
             if code == ENOMEM {
-                var limit = rlimit()
-                let current: UInt64? = getrlimit(RLIMIT_MEMLOCK_VALUE, &limit) == 0 ? UInt64(limit.rlim_cur) : nil
-                throw VFIOError.memlockLimit(neededBytes: size, limitBytes: current)
+                throw VFIOError.memlockLimit(neededBytes: size, limitBytes: Self.memlockLimit())
             }
             throw VFIOError.ioctl("VFIO_IOMMU_MAP_DMA of \(size) bytes at IOVA 0x\(String(iova, radix: 16))", errno: code)
         }
@@ -99,6 +97,14 @@ public final class VFIOContainer: @unchecked Sendable {
         guard let i = mappings.firstIndex(where: { $0.virtualAddress == UInt(bitPattern: pointer) }) else { return }
         _ = unmapIOVA(mappings[i].iova, size: mappings[i].size)
         mappings.remove(at: i)
+    }
+
+    /// This process's RLIMIT_MEMLOCK soft limit in bytes (UInt64.max: unlimited), which type1
+    /// charges pinned DMA pages to.
+    public static func memlockLimit() -> UInt64? {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(__RLIMIT_MEMLOCK.rawValue), &limit) == 0 else { return nil }
+        return UInt64(limit.rlim_cur)  // RLIM_INFINITY is all ones: UInt64.max
     }
 
     /// The IOVA of a byte inside a mapping.
@@ -118,5 +124,3 @@ public final class VFIOContainer: @unchecked Sendable {
     }
 }
 
-/// Glibc imports RLIMIT_MEMLOCK as an enum case on some toolchains and an Int32 on others.
-@usableFromInline let RLIMIT_MEMLOCK_VALUE = __rlimit_resource_t(8)

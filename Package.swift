@@ -83,7 +83,6 @@ let package = Package(
             name: "forward-bench", dependencies: ["UIO", "VirtioNet", "UIOSimulator"],
             path: "Benchmarks/forward-bench"),
         .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup", "VFIO"]),
-        .testTarget(name: "VFIOTests", dependencies: ["VFIO", "UIO"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),

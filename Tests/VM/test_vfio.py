@@ -1,0 +1,214 @@
+"""The echo server through VFIO: QEMU's q35 machine with an emulated Intel IOMMU
+(`-device intel-iommu,intremap=on`, first), the guest booted with `intel_iommu=on iommu=pt`,
+and a modern virtio-net NIC with `iommu_platform=on` (so its DMA goes through the IOMMU)
+bound to vfio-pci at boot (vm.vfio=). The drivers are the UIO ones, unchanged: only the PCI
+function (VFIOPCIDevice) and the DMA allocator (IOVAs mapped with VFIO_IOMMU_MAP_DMA) differ.
+
+test_vfio_echo, one VM:
+1. the NIC is on vfio-pci in its own IOMMU group with a /dev/vfio/N node;
+2. root runs echo-server --backend vfio: ping 100/100, payloads of 0 and 1472 bytes, and
+   1,000 UDP datagrams to port 7 come back byte-identical; SIGTERM exits 0;
+3. /dev/vfio/N goes to group `vfio` (0660, as the udev rule does). A member of it with no
+   capabilities at all (CapEff 0) first hits the default 8 MiB RLIMIT_MEMLOCK and gets the
+   error naming the fix; with `ulimit -l` raised it serves, and the host pings it 20/20.
+   A user outside the group gets the permission error naming /dev/vfio/N;
+4. kill -9 and restart, 5 times under a 200 pps UDP load: every restart answers within 2 s
+   of its launch (the dead process's group fd is closed, vfio-pci resets the device).
+
+test_vfio_bind: `uioctl bind --vfio` takes the NIC from virtio_net (loading vfio-pci and
+vfio_iommu_type1), `uioctl doctor ADDR` passes its VFIO checks, the echo server picks the
+VFIO backend by itself (auto) and answers, `uioctl unbind` gives the NIC back to virtio_net.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from vmlib import VM, check  # noqa: E402
+from test_echo import UDP_CLIENT, ping  # noqa: E402
+from test_reliability import LOAD  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(HERE))
+BIN = os.environ.get("SWIFT_UIO_BIN", os.path.join(REPO, ".build", "release"))
+ADDR = "0000:00:04.0"
+KILLS = 5
+LAUNCH_LIMIT = float(os.environ.get("SWIFT_UIO_RESTART_LIMIT", "2"))
+VFIO_VM = dict(nics=["modern"], uio=False, vfio=True, machine="q35", iommu=True)
+
+PRELUDE = f"""
+BIN={BIN}
+ADDR={ADDR}
+DEV=/sys/bus/pci/devices/$ADDR
+echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6
+driver() {{ [ -e $DEV/driver ] && basename $(readlink $DEV/driver) || echo none; }}
+# wait_ready LOG PID: until the server prints ready (30 s), or dies
+wait_ready() {{ i=0; while ! grep -q ready $1; do
+  i=$((i+1)); [ $i -gt 600 ] && {{ echo "server did not start"; cat $1; return 1; }}
+  kill -0 $2 2>/dev/null || {{ echo "server died"; cat $1; return 1; }}
+  sleep 0.05; done; }}
+"""
+
+ECHO_GUEST = PRELUDE + """
+GROUP=$(basename $(readlink $DEV/iommu_group))
+echo "driver=$(driver) group=$GROUP members=$(ls /sys/kernel/iommu_groups/$GROUP/devices | tr '\\n' ' ')"
+echo "node=$(stat -c '%n %U:%G %a' /dev/vfio/$GROUP)"
+grep -o 'intel_iommu=on iommu=pt' /proc/cmdline
+$BIN/echo-server $ADDR --ip 192.0.2.2/24 --backend vfio --stats-interval 1 > /results/root.log 2>&1 &
+PID=$!
+wait_ready /results/root.log $PID || exit 1
+mark READY-ROOT
+wait_host stop-root 300
+kill -TERM $PID; wait $PID; echo "root-exit=$?"
+
+# 3. Group access, no capabilities.
+addgroup -S vfio 2>/dev/null || groupadd -r vfio
+useradd -M -U -s /bin/sh -G vfio alice && useradd -M -U -s /bin/sh bob || exit 1
+chgrp vfio /dev/vfio/$GROUP && chmod 0660 /dev/vfio/$GROUP
+echo "node-after=$(stat -c '%U:%G %a' /dev/vfio/$GROUP)"
+echo "default-memlock=$(ulimit -l)"
+setpriv --reuid=alice --regid=alice --init-groups $BIN/echo-server $ADDR --ip 192.0.2.2/24 > /results/alice-lowlimit.log 2>&1
+echo "alice-lowlimit-exit=$?"
+(ulimit -l 65536; exec setpriv --reuid=alice --regid=alice --init-groups $BIN/echo-server $ADDR --ip 192.0.2.2/24 > /results/alice.log 2>&1) &
+PID=$!
+wait_ready /results/alice.log $PID || exit 1
+echo "alice-server: user=$(stat -c %U /proc/$PID) $(grep CapEff /proc/$PID/status | tr -s '\\t ' ' ')"
+mark READY-ALICE
+wait_host stop-alice 300
+kill -TERM $PID; wait $PID; echo "alice-exit=$?"
+(ulimit -l 65536; exec setpriv --reuid=bob --regid=bob --init-groups $BIN/echo-server $ADDR --ip 192.0.2.2/24 > /results/bob.log 2>&1)
+echo "bob-exit=$?"
+
+# 4. kill -9 and restart.
+dmesg > /results/dmesg-before.txt
+for i in $(seq 1 """ + str(KILLS) + """); do
+  log=/results/kill-$i.log
+  mark STARTING-$i
+  $BIN/echo-server $ADDR --ip 192.0.2.2/24 > $log 2>&1 &
+  PID=$!
+  n=0; while ! grep -q ready $log; do n=$((n+1)); [ $n -gt 300 ] && break; sleep 0.05; done
+  mark READY-$i
+  if ! wait_host answered-$i 15; then echo "restart $i: no answer"; cat $log; kill -9 $PID; exit 1; fi
+  sleep 0.$(( (i % 5) * 1 ))
+  kill -9 $PID; wait $PID; echo "killed-$i rc=$?"
+done
+dmesg > /results/dmesg-after.txt
+"""
+
+
+def log(text):
+    print("  [vfio] " + text)
+
+
+def test_vfio_echo():
+    with VM(guest_script=ECHO_GUEST, timeout=900, **VFIO_VM) as vm:
+        vm.wait_for_line(r"^READY-ROOT", timeout=180)
+        got = ping(vm, 100)
+        log(f"root: ping 100 x 56 bytes: {got} replies")
+        check(got == 100, f"ping 100/100 through VFIO, got {got}")
+        for size in (0, 1472):
+            got = ping(vm, 5, size=size, interval="0.05")
+            check(got == 5, f"ping -s {size} through VFIO: {got}/5")
+        p = vm.netns_exec(["python3", "-c", UDP_CLIENT, vm.guest_ip(0)], timeout=240)
+        log(f"root: {p.stdout.strip()} {p.stderr.strip()}")
+        check("udp ok=1000 bad=0 lost=0" in p.stdout, f"UDP echo through VFIO: {p.stdout} {p.stderr}")
+        vm.write_file("stop-root")
+
+        vm.wait_for_line(r"^READY-ALICE", timeout=120)
+        got = ping(vm, 20)
+        log(f"alice (group vfio, no capabilities): ping 20: {got} replies")
+        check(got == 20, f"a group member's echo server answers 20/20, got {got}")
+        vm.write_file("stop-alice")
+
+        out_path, stop_path = vm.path("load-replies.txt"), vm.path("load-stop")
+        vm.wait_for_line(r"^STARTING-1$", timeout=120)
+        load = subprocess.Popen(["ip", "netns", "exec", vm.netns.name, "python3", "-c", LOAD,
+                                 vm.guest_ip(0), "200", "300", out_path, stop_path],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        delays = []
+        try:
+            for i in range(1, KILLS + 1):
+                vm.wait_for_line(rf"^STARTING-{i}$", timeout=60)
+                t_start = time.monotonic()
+
+                def answered():
+                    try:
+                        with open(out_path) as f:
+                            times = [float(x) for x in f.read().split()]
+                    except (FileNotFoundError, ValueError):
+                        return None
+                    later = [t for t in times if t > t_start]
+                    return later[0] if later else None
+                t_answer = vm._poll(answered, 15, f"an answer from restart {i}")
+                delays.append(t_answer - t_start)
+                vm.write_file(f"answered-{i}")
+        finally:
+            open(stop_path, "w").close()
+            load_out = load.communicate(timeout=30)[0].strip()
+        rc = vm.wait(timeout=120)
+    out = vm.stdout or ""
+    for line in out.splitlines():
+        if line.startswith(("driver=", "node", "default-memlock", "alice", "bob", "root-exit", "killed-")):
+            log(line)
+    log("restart to first answer: " + ", ".join(f"{d:.2f}" for d in delays) + f" s (limit {LAUNCH_LIMIT} s); load {load_out}")
+    check(rc == 0, f"guest exit {rc}: {out} {vm.stderr}")
+    check(re.search(r"driver=vfio-pci group=\d+", out), f"NIC on vfio-pci with an IOMMU group: {out}")
+    check("root-exit=0" in out, f"echo-server through VFIO exits 0 on SIGTERM: {out}")
+    check("alice-lowlimit-exit=1" in out, f"the low RLIMIT_MEMLOCK run must fail: {out}")
+    low = vm.read_file("alice-lowlimit.log") or ""
+    log("alice with the default limit: " + low.strip())
+    check("RLIMIT_MEMLOCK" in low and "ulimit -l" in low, f"the memlock error names the limit and the fix: {low}")
+    check(re.search(r"alice-server: user=alice CapEff: 0+\b", out), f"alice's server runs with no capabilities: {out}")
+    check("alice-exit=0" in out, f"alice's server exits 0 on SIGTERM: {out}")
+    bob = vm.read_file("bob.log") or ""
+    log("bob (not in the group): " + bob.strip())
+    check("bob-exit=1" in out, f"bob's server must fail: {out}")
+    check(re.search(r"permission denied on /dev/vfio/\d+", bob) and "uioctl udev install" in bob,
+          f"bob gets the VFIO permission error naming the group node and the fix: {bob}")
+    check(len(delays) == KILLS, f"{len(delays)} of {KILLS} restarts answered")
+    check(max(delays) <= LAUNCH_LIMIT, f"every restart answers within {LAUNCH_LIMIT} s: {delays}")
+
+
+BIND_GUEST = PRELUDE + """
+echo "before: driver=$(driver)"
+IF=$(ls $DEV/virtio*/net/)
+ip link set $IF down
+$BIN/uioctl bind --vfio $ADDR; echo "bind-rc=$?"
+echo "after-bind: driver=$(driver)"
+$BIN/uioctl bind --vfio $ADDR; echo "rebind-rc=$?"
+$BIN/uioctl doctor $ADDR > /results/doctor.txt; echo "doctor-rc=$?"
+$BIN/echo-server $ADDR --ip 192.0.2.2/24 > /results/auto.log 2>&1 &
+PID=$!
+wait_ready /results/auto.log $PID || exit 1
+mark READY-AUTO
+wait_host stop-auto 300
+kill -TERM $PID; wait $PID; echo "auto-exit=$?"
+$BIN/uioctl unbind $ADDR; echo "unbind-rc=$?"
+i=0; while [ "$(driver)" = none ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+echo "after-unbind: driver=$(driver) iface=$(ls $DEV/virtio*/net/ 2>/dev/null)"
+"""
+
+
+def test_vfio_bind():
+    with VM(nics=["modern"], uio=False, machine="q35", iommu=True, guest_script=BIND_GUEST, timeout=600) as vm:
+        vm.wait_for_line(r"^READY-AUTO", timeout=180)
+        got = ping(vm, 10)
+        log(f"after uioctl bind --vfio, auto backend: ping 10: {got} replies")
+        check(got == 10, f"echo server (auto backend) after bind --vfio answers 10/10, got {got}")
+        vm.write_file("stop-auto")
+        rc = vm.wait(timeout=120)
+    out = vm.stdout or ""
+    for line in out.splitlines():
+        log(line)
+    doctor = vm.read_file("doctor.txt") or ""
+    check(rc == 0, f"guest exit {rc}: {out} {vm.stderr}")
+    check("bind-rc=0" in out and "after-bind: driver=vfio-pci" in out, f"bind --vfio: {out} {vm.stderr}")
+    check("rebind-rc=1" in out and "already bound to vfio-pci" in (vm.stderr or ""), f"second bind refused: {out} {vm.stderr}")
+    check("doctor-rc=0" in out, f"doctor passes on a bound VFIO device: {doctor}")
+    check("OK    every device in group" in doctor and "read/write access to /dev/vfio/" in doctor, f"doctor VFIO checks: {doctor}")
+    check("echo-server: virtio-net" in (vm.read_file("auto.log") or ""), "auto backend started the driver")
+    check("auto-exit=0" in out, f"auto-backend server exits 0: {out}")
+    check("unbind-rc=0" in out and re.search(r"after-unbind: driver=virtio-pci iface=\S+", out), f"unbind gives the NIC back: {out}")

@@ -79,6 +79,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/pktgen"),
+        // The VM test's IOMMU probe (Tests/VM/test_vfio.py): a receive descriptor aimed outside every mapping.
+        .executableTarget(
+            name: "vfio-stray-dma", dependencies: ["UIO", "VFIO", "VirtioNet"], path: "Tests/VM/StrayDMA"),
         .executableTarget(
             name: "forward-bench", dependencies: ["UIO", "VirtioNet", "UIOSimulator"],
             path: "Benchmarks/forward-bench"),

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Ixgbe
 import UIO
 import VFIO
@@ -21,13 +24,27 @@ public enum DeviceOpener {
     public static func with<U: DeviceUser & ~Copyable>(_ address: String, backend: Backend = .auto, _ user: inout U) throws {
         let pci = try PCIAddress(parsing: address)
         switch try backend.resolve(for: pci) {
-        case .uio:
+        case .uio, .auto:  // resolve(for:) never answers .auto
             try run(UIOPCIDevice(address: pci), allocator: HugepageAllocator(), &user)
         case .vfio:
-            let function = try VFIOPCIDevice(address: pci)
+            let function = try VFIOPCIDevice(address: pci, interrupts: try vfioInterrupts(for: pci))
             let allocator = function.dmaAllocator
             try run(function, allocator: allocator, &user)
         }
+    }
+
+    /// MSI-X for modern virtio-net, the one driver that programs vectors (config and RX);
+    /// INTx for the others, or when SWIFT_UIO_VFIO_INTERRUPTS=intx asks for it.
+    static func vfioInterrupts(for address: PCIAddress) throws -> VFIOInterruptLine.Mode {
+        if let forced = getenv("SWIFT_UIO_VFIO_INTERRUPTS").map({ String(cString: $0) }) {
+            switch forced {
+            case "intx": return .intx
+            case "msix": return .msix(vectors: 2)
+            default: throw UIOError.device("SWIFT_UIO_VFIO_INTERRUPTS='\(forced)': use intx or msix")
+            }
+        }
+        let info = try PCIDeviceInfo(address: address)
+        return info.vendorID == DriverRegistry.virtioVendor && info.deviceID == 0x1041 ? .msix(vectors: 2) : .intx
     }
 
     /// The driver switch, once per kind of PCI function: generic, so every call specialises.

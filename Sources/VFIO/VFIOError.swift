@@ -27,7 +27,7 @@ public enum VFIOError: Error, Equatable, CustomStringConvertible {
             let bound = driver.map { "it is bound to '\($0)'" } ?? "it is bound to no driver"
             return "\(address) is not bound to vfio-pci (\(bound)): as root, run `uioctl bind --vfio \(address)`"
         case .groupPermissionDenied(let path):
-            return "permission denied on \(path): run as root, or give your group the device with `uioctl udev install` (a `vfio` line in swift-uio.conf; see udev/README.md)"
+            return "permission denied on \(path): run as root, or give your group the device with `uioctl udev install` (with `driver vfio-pci` and `group NAME` in its config, the rules give /dev/vfio/N to that group; see udev/README.md)"
         case .groupBusy(let path):
             return "\(path) is busy: another process has this IOMMU group open (a VFIO group is used by one process at a time); stop it first"
         case .groupNotViable(let group, let blockers):

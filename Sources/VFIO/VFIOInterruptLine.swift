@@ -17,6 +17,14 @@ public struct VFIOInterruptLine: ~Copyable, InterruptLine {
         case msix(vectors: Int)
     }
 
+    /// What a device offers: its MSI-X table size (VFIO_DEVICE_GET_IRQ_INFO), 0 without MSI-X.
+    static func msixCount(device: CInt) -> Int {
+        var info = VFIOABI.IRQInfo()
+        info.index = VFIOABI.msixIRQIndex
+        guard ioctl(device, VFIOABI.deviceGetIRQInfo, &info) == 0 else { return 0 }
+        return Int(info.count)
+    }
+
     public let mode: Mode
     /// The device fd (owned by `VFIOPCIDevice`), for the SET_IRQS calls.
     let device: CInt

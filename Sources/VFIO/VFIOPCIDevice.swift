@@ -32,12 +32,19 @@ public struct VFIOPCIDevice: ~Copyable, PCIFunction {
     /// An allocator whose memory this device can reach (and no other memory).
     public var dmaAllocator: VFIODMAAllocator { VFIODMAAllocator(container: container) }
     public var interruptMode: VFIOInterruptLine.Mode { interrupts.mode }
+    public var interruptVectors: Int {
+        if case .msix(let vectors) = interrupts.mode { return vectors }
+        return 0
+    }
     /// Bit v set: MSI-X vector v fired in the last wait.
     public var lastInterruptVectors: UInt64 { interrupts.lastVectors }
     public func interruptDescriptor(vector: Int) -> CInt { interrupts.descriptor(ofVector: vector) }
 
-    /// - Parameter interrupts: `.intx` (what every driver here expects today), or MSI-X vectors.
-    public init(address: PCIAddress, interrupts mode: VFIOInterruptLine.Mode = .intx,
+    /// - Parameters:
+    ///   - interrupts: `.intx`, or MSI-X vectors (vector 0 for configuration changes, 1 + q for
+    ///     RX queue q, for drivers that program them: modern virtio-net).
+    ///   - fallBackToINTx: with `.msix`, use INTx when the device has fewer vectors.
+    public init(address: PCIAddress, interrupts mode: VFIOInterruptLine.Mode = .intx, fallBackToINTx: Bool = true,
                 container: VFIOContainer? = nil, sysfs: Sysfs = .live) throws {
         let info = try PCIDeviceInfo(address: address, sysfs: sysfs)
         let group = try VFIOGroupInfo(address: address, sysfs: sysfs)
@@ -69,7 +76,11 @@ public struct VFIOPCIDevice: ~Copyable, PCIFunction {
                 throw VFIOError.ioctl("VFIO_GROUP_GET_DEVICE_FD for \(address) in \(groupPath)", errno: errno)
             }
             config = try Self.regionInfo(deviceFD, index: VFIOABI.configRegionIndex, address: address)
-            line = try VFIOInterruptLine(device: deviceFD, path: "\(address)", mode: mode)
+            var resolved = mode
+            if case .msix(let vectors) = mode, VFIOInterruptLine.msixCount(device: deviceFD) < vectors, fallBackToINTx {
+                resolved = .intx
+            }
+            line = try VFIOInterruptLine(device: deviceFD, path: "\(address)", mode: resolved)
         } catch {
             if deviceFD >= 0 { close(deviceFD) }
             close(groupFD)

@@ -26,6 +26,8 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     /// virtio-net header bytes before each frame: 12 with VERSION_1 or MRG_RXBUF, else 10.
     @usableFromInline let headerLength: Int
     public let features: UInt64
+    /// Interrupts arrive as MSI-X messages (config: vector 0, RX: vector 1), not on INTx.
+    public let usesMSIX: Bool
     public let macAddress: MACAddress
     public private(set) var link: LinkStatus
     @usableFromInline var counters = DeviceStatistics()
@@ -42,7 +44,7 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     /// fits one 2 KiB buffer.
     static var wantedFeatures: UInt64 {
         Virtio.Feature.mac | Virtio.Feature.status | Virtio.Feature.controlQueue | Virtio.Feature.controlRX
-            | Virtio.Feature.anyLayout | Virtio.Feature.version1
+            | Virtio.Feature.anyLayout | Virtio.Feature.version1 | Virtio.Feature.accessPlatform
     }
 
     /// Initialises the device following virtio 1.0 §3.1.1, starting with a reset so that a
@@ -93,8 +95,12 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         var tx = try SplitVirtqueue(size: txSize, chainLength: chainLength, allocator: allocator)
         rx.prepareDescriptors(headerLength: headerLength, rxDataLength: pool.dataCapacity)
         tx.prepareDescriptors(headerLength: headerLength, rxDataLength: nil)
-        rx.notifyOffset = transport.activateQueue(Virtio.rxQueue, rx)
-        tx.notifyOffset = transport.activateQueue(Virtio.txQueue, tx)
+        // MSI-X where the PCI function routes vectors (VFIO) and the device is modern: a legacy
+        // device moves its config registers when MSI-X is on, which this transport does not do.
+        let msix = transport.layout == .modern && function.interruptVectors >= 2
+        if msix { try transport.setConfigVector(Virtio.configVector) }
+        rx.notifyOffset = try transport.activateQueue(Virtio.rxQueue, rx, vector: msix ? Virtio.firstQueueVector : Virtio.noVector)
+        tx.notifyOffset = try transport.activateQueue(Virtio.txQueue, tx)
         // TX completions are collected on each transmit call; they never need an interrupt.
         tx.suppressInterrupts(true)
 
@@ -102,7 +108,7 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         var controlBuffer: DMARegion? = nil
         if features & Virtio.Feature.controlQueue != 0, transport.queueSize(Virtio.controlQueue) > 0 {
             var queue = try SplitVirtqueue(size: transport.queueSize(Virtio.controlQueue), chainLength: 1, allocator: allocator)
-            queue.notifyOffset = transport.activateQueue(Virtio.controlQueue, queue)
+            queue.notifyOffset = try transport.activateQueue(Virtio.controlQueue, queue)
             queue.suppressInterrupts(true)
             control = queue
             controlBuffer = try allocator.allocate(size: 64, contiguous: true)
@@ -123,6 +129,7 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         self.mempool = pool
         self.rxDataCapacity = pool.dataCapacity
         self.features = features
+        self.usesMSIX = msix
         self.macAddress = mac
         self.link = LinkStatus(isUp: true, speedMbps: 0)
         // RX interrupts stay off until the application arms them.
@@ -197,12 +204,13 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     }
 
     /// Reads ISR (which clears it and deasserts INTx), then unmasks INTx. ISR bit 1 is a
-    /// configuration change: QEMU reports a link change as 0x03.
+    /// configuration change: QEMU reports a link change as 0x03. With MSI-X the ISR is not
+    /// used (virtio 1.0 §4.1.4.5): the RX queue is checked, and the link status re-read.
     public mutating func acknowledgeInterrupt() throws -> InterruptCauses {
         let isr = transport.readISR()
         var causes = InterruptCauses()
-        if isr & Virtio.ISR.queue != 0 { causes.queues = 1 }
-        if isr & Virtio.ISR.configChange != 0 {
+        if isr & Virtio.ISR.queue != 0 || usesMSIX { causes.queues = 1 }
+        if isr & Virtio.ISR.configChange != 0 || usesMSIX {
             let before = link
             link = readLink()
             causes.linkChanged = link != before

@@ -8,6 +8,11 @@ test_vfio_echo, one VM:
 1. the NIC is on vfio-pci in its own IOMMU group with a /dev/vfio/N node;
 2. root runs echo-server --backend vfio: ping 100/100, payloads of 0 and 1472 bytes, and
    1,000 UDP datagrams to port 7 come back byte-identical; SIGTERM exits 0;
+   MSI-X (the default for modern virtio on VFIO): in interrupt mode, 20 pings raise vector 1
+   (RX queue 0) and not vector 0; QMP set_link off/on raises vector 0 (config) and the server
+   sees link down/up. With SWIFT_UIO_VFIO_INTERRUPTS=intx, INTx (unmasked through
+   VFIO_IRQ_SET_ACTION_UNMASK) serves 20 pings in interrupt mode. One queue pair only: a
+   vector per queue for N queues waits for multi-queue support;
 3. /dev/vfio/N goes to group `vfio` (0660, as the udev rule does). A member of it with no
    capabilities at all (CapEff 0) first hits the default 8 MiB RLIMIT_MEMLOCK and gets the
    error naming the fix; with `ulimit -l` raised it serves, and the host pings it 20/20.
@@ -64,6 +69,24 @@ mark READY-ROOT
 wait_host stop-root 300
 kill -TERM $PID; wait $PID; echo "root-exit=$?"
 
+# MSI-X: interrupt mode; /proc/interrupts counts each vector (vfio-msix[N]) on its own.
+snap() { grep -E 'vfio-(msix|intx)' /proc/interrupts > /results/irq-$1.txt; }
+$BIN/echo-server $ADDR --ip 192.0.2.2/24 --mode interrupt > /results/msix.log 2>&1 &
+PID=$!
+wait_ready /results/msix.log $PID || exit 1
+snap 0; mark READY-MSIX
+wait_host pinged 120; snap 1; mark SNAP-PINGED
+wait_host linked 120; snap 2; mark SNAP-LINKED
+wait_host stop-msix 120
+kill -TERM $PID; wait $PID; echo "msix-exit=$?"
+# INTx through VFIO (VFIO_IRQ_SET_ACTION_UNMASK after each acknowledgement).
+SWIFT_UIO_VFIO_INTERRUPTS=intx $BIN/echo-server $ADDR --ip 192.0.2.2/24 --mode interrupt > /results/intx.log 2>&1 &
+PID=$!
+wait_ready /results/intx.log $PID || exit 1
+snap 3; mark READY-INTX
+wait_host stop-intx 120; snap 4
+kill -TERM $PID; wait $PID; echo "intx-exit=$?"
+
 # 3. Group access, no capabilities.
 addgroup -S vfio 2>/dev/null || groupadd -r vfio
 useradd -M -U -s /bin/sh -G vfio alice && useradd -M -U -s /bin/sh bob || exit 1
@@ -84,19 +107,30 @@ echo "bob-exit=$?"
 
 # 4. kill -9 and restart.
 dmesg > /results/dmesg-before.txt
-for i in $(seq 1 """ + str(KILLS) + """); do
-  log=/results/kill-$i.log
-  mark STARTING-$i
+for k in $(seq 1 """ + str(KILLS) + """); do
+  log=/results/kill-$k.log
+  mark STARTING-$k
   $BIN/echo-server $ADDR --ip 192.0.2.2/24 > $log 2>&1 &
   PID=$!
   n=0; while ! grep -q ready $log; do n=$((n+1)); [ $n -gt 300 ] && break; sleep 0.05; done
-  mark READY-$i
-  if ! wait_host answered-$i 15; then echo "restart $i: no answer"; cat $log; kill -9 $PID; exit 1; fi
-  sleep 0.$(( (i % 5) * 1 ))
-  kill -9 $PID; wait $PID; echo "killed-$i rc=$?"
+  mark READY-$k
+  # (k, not i: the prelude's wait_host counts in i)
+  if ! wait_host answered-$k 15; then echo "restart $k: no answer"; cat $log; kill -9 $PID; exit 1; fi
+  sleep 0.$(( (k % 5) * 1 ))
+  kill -9 $PID; wait $PID; echo "killed-$k rc=$?"
 done
 dmesg > /results/dmesg-after.txt
 """
+
+
+def irq_counts(text):
+    """{'msix0': n, 'msix1': n, 'intx': n} from /proc/interrupts lines (one CPU)."""
+    counts = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*\w+:\s+(\d+)\s.*vfio-(msix|intx)(?:\[(\d+)\])?", line)
+        if m:
+            counts[m.group(2) + (m.group(3) or "")] = int(m.group(1))
+    return counts
 
 
 def log(text):
@@ -116,6 +150,33 @@ def test_vfio_echo():
         log(f"root: {p.stdout.strip()} {p.stderr.strip()}")
         check("udp ok=1000 bad=0 lost=0" in p.stdout, f"UDP echo through VFIO: {p.stdout} {p.stderr}")
         vm.write_file("stop-root")
+
+        # MSI-X: RX frames raise vector 1 only; a link change raises vector 0 only.
+        vm.wait_for_line(r"^READY-MSIX", timeout=120)
+        got = ping(vm, 20, interval="0.05")
+        check(got == 20, f"MSI-X interrupt mode: ping 20/20, got {got}")
+        vm.write_file("pinged")
+        vm.wait_for_line(r"^SNAP-PINGED", timeout=60)
+        vm.set_link(0, False)
+        vm.wait_for_line(r"link down", source="msix.log", timeout=20)
+        vm.set_link(0, True)
+        vm.wait_for_line(r"link up", source="msix.log", timeout=20)
+        vm.write_file("linked")
+        vm.wait_for_line(r"^SNAP-LINKED", timeout=60)
+        vm.write_file("stop-msix")
+        snaps = [irq_counts(vm.read_file(f"irq-{i}.txt") or "") for i in range(3)]
+        log(f"MSI-X counts (vector: at start, after 20 pings, after link off/on): "
+            + "; ".join(f"{v}: {snaps[0].get(v)}, {snaps[1].get(v)}, {snaps[2].get(v)}" for v in sorted(snaps[0])))
+        check({"msix0", "msix1"} <= set(snaps[0]), f"two MSI-X vectors registered: {snaps[0]}")
+        check(snaps[1]["msix1"] - snaps[0]["msix1"] >= 1 and snaps[1]["msix0"] == snaps[0]["msix0"],
+              f"pings raise the RX vector (1) and not the config vector (0): {snaps[:2]}")
+        check(snaps[2]["msix0"] - snaps[1]["msix0"] >= 2 and snaps[2]["msix1"] - snaps[1]["msix1"] <= 2,
+              f"link off/on raises the config vector (0): {snaps[1:]}")
+
+        vm.wait_for_line(r"^READY-INTX", timeout=120)
+        got = ping(vm, 20, interval="0.05")
+        check(got == 20, f"INTx interrupt mode through VFIO: ping 20/20, got {got}")
+        vm.write_file("stop-intx")
 
         vm.wait_for_line(r"^READY-ALICE", timeout=120)
         got = ping(vm, 20)
@@ -157,6 +218,10 @@ def test_vfio_echo():
     check(rc == 0, f"guest exit {rc}: {out} {vm.stderr}")
     check(re.search(r"driver=vfio-pci group=\d+", out), f"NIC on vfio-pci with an IOMMU group: {out}")
     check("root-exit=0" in out, f"echo-server through VFIO exits 0 on SIGTERM: {out}")
+    check("msix-exit=0" in out and "intx-exit=0" in out, f"MSI-X and INTx servers exit 0: {out}")
+    intx = [irq_counts(vm.read_file(f"irq-{i}.txt") or "") for i in (3, 4)]
+    log(f"INTx count before/after 20 pings: {intx[0].get('intx')}, {intx[1].get('intx')}")
+    check("intx" in intx[0] and intx[1]["intx"] - intx[0]["intx"] >= 1, f"INTx delivered through VFIO: {intx}")
     check("alice-lowlimit-exit=1" in out, f"the low RLIMIT_MEMLOCK run must fail: {out}")
     low = vm.read_file("alice-lowlimit.log") or ""
     log("alice with the default limit: " + low.strip())

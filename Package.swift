@@ -7,6 +7,7 @@ let package = Package(
     name: "swift-uio",
     products: [
         .library(name: "UIO", targets: ["UIO"]),
+        .library(name: "VFIO", targets: ["VFIO"]),
         .library(name: "VirtioNet", targets: ["VirtioNet"]),
         .library(name: "UIOSimulator", targets: ["UIOSimulator"]),
         .library(name: "IntelNIC", targets: ["IntelNIC"]),
@@ -41,8 +42,10 @@ let package = Package(
                 "CUIOShim", "CLibPCI",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
+        // The VFIO route: the same PCIFunction and DMAAllocator protocols, with IOMMU-confined DMA.
+        .target(name: "VFIO", dependencies: ["UIO", "CUIOShim"]),
         // Binding devices and udev rules: what `uioctl bind/unbind/udev` does, testable on fake trees.
-        .target(name: "UIOSetup", dependencies: ["UIO"]),
+        .target(name: "UIOSetup", dependencies: ["UIO", "VFIO"]),
         .target(name: "VirtioNet", dependencies: ["UIO"]),
         // Device models that stand in for hardware: drivers run against them unchanged.
         .target(name: "UIOSimulator", dependencies: ["UIO"]),
@@ -63,13 +66,13 @@ let package = Package(
         .executableTarget(
             name: "uioctl",
             dependencies: [
-                "UIO", "UIOSetup", "VirtioNet",
+                "UIO", "UIOSetup", "VFIO", "VirtioNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(
             name: "ExampleSupport",
             dependencies: [
-                "UIO", "VirtioNet", "Ixgbe", "Igb",
+                "UIO", "VFIO", "VirtioNet", "Ixgbe", "Igb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/Support"),
@@ -94,10 +97,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/pktgen"),
+        // The VM test's IOMMU probe (Tests/VM/test_vfio.py): a receive descriptor aimed outside every mapping.
+        .executableTarget(
+            name: "vfio-stray-dma", dependencies: ["UIO", "VFIO", "VirtioNet"], path: "Tests/VM/StrayDMA"),
         .executableTarget(
             name: "forward-bench", dependencies: ["UIO", "VirtioNet", "Ixgbe", "UIOSimulator"],
             path: "Benchmarks/forward-bench"),
-        .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup"]),
+        .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup", "VFIO"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),

@@ -1,6 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Igb
 import Ixgbe
 import UIO
+import VFIO
 import VirtioNet
 
 /// Code that runs with one opened device, whichever driver it needs. Generic, so the driver's
@@ -15,44 +19,74 @@ public protocol DevicePairUser {
 }
 
 public enum DeviceOpener {
-    /// Opens the UIO device at `address`, picks its driver from the PCI ID, and runs `user`.
-    /// The device is shut down (DMA stopped, reset) when `user` returns or throws.
-    public static func with<U: DeviceUser & ~Copyable>(_ address: String, _ user: inout U) throws {
-        let function = try UIOPCIDevice(address: try PCIAddress(parsing: address))
+    /// Opens the device at `address` through `backend` (by default whichever kernel route it
+    /// is bound to: vfio-pci or a UIO driver), picks its driver from the PCI ID, and runs
+    /// `user`. The device is shut down (DMA stopped, reset) when `user` returns or throws.
+    public static func with<U: DeviceUser & ~Copyable>(_ address: String, backend: Backend = .auto, _ user: inout U) throws {
+        let pci = try PCIAddress(parsing: address)
+        switch try backend.resolve(for: pci) {
+        case .uio, .auto:  // resolve(for:) never answers .auto
+            try run(UIOPCIDevice(address: pci), allocator: HugepageAllocator(), &user)
+        case .vfio:
+            let function = try VFIOPCIDevice(address: pci, interrupts: try vfioInterrupts(for: pci))
+            let allocator = function.dmaAllocator
+            try run(function, allocator: allocator, &user)
+        }
+    }
+
+    /// MSI-X for modern virtio-net, the one driver that programs vectors (config, and one per
+    /// RX queue); INTx for the others, or when SWIFT_UIO_VFIO_INTERRUPTS=intx asks for it.
+    static func vfioInterrupts(for address: PCIAddress, queues: Int = 1) throws -> VFIOInterruptLine.Mode {
+        if let forced = getenv("SWIFT_UIO_VFIO_INTERRUPTS").map({ String(cString: $0) }) {
+            switch forced {
+            case "intx": return .intx
+            case "msix": return .msix(vectors: 1 + queues)
+            default: throw UIOError.device("SWIFT_UIO_VFIO_INTERRUPTS='\(forced)': use intx or msix")
+            }
+        }
+        let info = try PCIDeviceInfo(address: address)
+        return info.vendorID == DriverRegistry.virtioVendor && info.deviceID == 0x1041 ? .msix(vectors: 1 + queues) : .intx
+    }
+
+    /// The driver switch, once per kind of PCI function: generic, so every call specialises.
+    static func run<F: PCIFunction & ~Copyable, A: DMAAllocator, U: DeviceUser & ~Copyable>(
+        _ function: consuming F, allocator: A, _ user: inout U
+    ) throws {
         switch try DriverRegistry.require(vendor: function.vendorID, device: function.deviceID) {
         case .virtioNet:
-            var device = try VirtioNetDevice(function: function, allocator: HugepageAllocator())
+            var device = try VirtioNetDevice(function: function, allocator: allocator)
             defer { device.shutdown() }
             try user.use(&device)
         case .ixgbe:
-            var device = try IxgbeDevice(function: function, allocator: HugepageAllocator())
+            var device = try IxgbeDevice(function: function, allocator: allocator)
             defer { device.shutdown() }
             try user.use(&device)
         case .igb:
-            var device = try IgbDevice(function: function, allocator: HugepageAllocator())
+            var device = try IgbDevice(function: function, allocator: allocator)
             defer { device.shutdown() }
             try user.use(&device)
         }
     }
 
     /// Opens two devices (they must differ) and runs `user` with both.
-    public static func with<U: DevicePairUser>(_ first: String, _ second: String, _ user: inout U) throws {
+    public static func with<U: DevicePairUser>(_ first: String, _ second: String, backend: Backend = .auto, _ user: inout U) throws {
         guard try PCIAddress(parsing: first) != PCIAddress(parsing: second) else {
             throw UIOError.device("the two devices must differ (both are \(first))")
         }
-        var opener = FirstOfPair(second: second, user: user)
-        try with(first, &opener)
+        var opener = FirstOfPair(second: second, backend: backend, user: user)
+        try with(first, backend: backend, &opener)
         user = opener.user
     }
 
     /// Holds the first device open while the second one is opened.
     struct FirstOfPair<U: DevicePairUser>: DeviceUser {
         let second: String
+        let backend: Backend
         var user: U
         mutating func use<A: NetworkDevice & ~Copyable>(_ a: inout A) throws {
             try withUnsafeMutablePointer(to: &a) { first in
                 var opener = SecondOfPair(first: first, user: user)
-                try DeviceOpener.with(second, &opener)
+                try DeviceOpener.with(second, backend: backend, &opener)
                 user = opener.user
             }
         }

@@ -1,5 +1,6 @@
 import Ixgbe
 import UIO
+import VFIO
 import VirtioNet
 
 /// Code that runs with one device opened with several queue pairs (`--queues N`).
@@ -8,15 +9,33 @@ public protocol MultiQueueDeviceUser: ~Copyable {
 }
 
 extension DeviceOpener {
-    /// Opens the UIO device at `address` with `queues` RX/TX queue pairs and runs `user`.
-    /// virtio-net only for now: the Intel drivers (ixgbe, igb) have no RSS set-up yet.
-    public static func with<U: MultiQueueDeviceUser & ~Copyable>(_ address: String, queues: Int, _ user: inout U) throws {
-        let function = try UIOPCIDevice(address: try PCIAddress(parsing: address))
+    /// Opens the device at `address` through `backend` with `queues` RX/TX queue pairs and
+    /// runs `user`. virtio-net only for now: the Intel drivers (ixgbe, igb) have no RSS set-up
+    /// yet. Through VFIO a modern virtio-net gets one MSI-X vector per RX queue (and one for
+    /// configuration changes).
+    public static func with<U: MultiQueueDeviceUser & ~Copyable>(
+        _ address: String, queues: Int, backend: Backend = .auto, _ user: inout U
+    ) throws {
+        let pci = try PCIAddress(parsing: address)
+        switch try backend.resolve(for: pci) {
+        case .uio, .auto:  // resolve(for:) never answers .auto
+            try runMultiQueue(UIOPCIDevice(address: pci), allocator: HugepageAllocator(), queues: queues, &user)
+        case .vfio:
+            let function = try VFIOPCIDevice(address: pci, interrupts: try vfioInterrupts(for: pci, queues: queues))
+            let allocator = function.dmaAllocator
+            try runMultiQueue(function, allocator: allocator, queues: queues, &user)
+        }
+    }
+
+    static func runMultiQueue<F: PCIFunction & ~Copyable, A: DMAAllocator, U: MultiQueueDeviceUser & ~Copyable>(
+        _ function: consuming F, allocator: A, queues: Int, _ user: inout U
+    ) throws {
+        let address = function.address
         switch try DriverRegistry.require(vendor: function.vendorID, device: function.deviceID) {
         case .virtioNet:
-            var configuration = VirtioNetDevice<UIOPCIDevice, HugepageAllocator>.Configuration()
+            var configuration = VirtioNetDevice<F, A>.Configuration()
             configuration.queuePairs = queues
-            var device = try VirtioNetDevice(function: function, allocator: HugepageAllocator(), configuration: configuration)
+            var device = try VirtioNetDevice(function: function, allocator: allocator, configuration: configuration)
             defer { device.shutdown() }
             try user.use(&device)
         case .ixgbe:

@@ -8,7 +8,7 @@ import UIO
 struct EchoServer: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "echo-server",
-        abstract: "Answer ARP, ICMP echo and UDP echo (port 7) on a NIC bound to uio_pci_generic.")
+        abstract: "Answer ARP, ICMP echo and UDP echo (port 7) on a NIC bound to uio_pci_generic or vfio-pci.")
 
     @Argument(help: "PCI address of the NIC, DDDD:BB:DD.F (see `uioctl list`).")
     var pciAddress: String
@@ -37,6 +37,9 @@ struct EchoServer: ParsableCommand {
     @Option(help: "Pin queue q's thread to core cores[q % count], e.g. 0,1.")
     var cores: String?
 
+    @Option(help: "Kernel route to the NIC: auto (whatever it is bound to), uio or vfio.")
+    var backend: Backend = .auto
+
     func validate() throws {
         guard IPv4Address(parsing: ip) != nil else { throw ValidationError("--ip '\(ip)' is not an IPv4 address such as 192.0.2.2/24") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
@@ -51,11 +54,11 @@ struct EchoServer: ParsableCommand {
             let cores = try parseCores(cores)
             if queues > 1 || !cores.isEmpty {
                 var server = MultiQueueServer(options: self, cores: cores)
-                try DeviceOpener.with(pciAddress, queues: queues, &server)
+                try DeviceOpener.with(pciAddress, queues: queues, backend: backend, &server)
                 return
             }
             var server = Server(options: self, pcap: try pcap.map { try PcapWriter(path: $0) })
-            try DeviceOpener.with(pciAddress, &server)
+            try DeviceOpener.with(pciAddress, backend: backend, &server)
         }
     }
 }

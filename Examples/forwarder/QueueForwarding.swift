@@ -23,7 +23,7 @@ struct FirstSet: QueueSetUser {
     mutating func use<D: MultiQueueDevice & ~Copyable, QA: QueuePair & ~Copyable>(device: inout D, queues: inout QueueSet<QA>) throws {
         try withUnsafeMutablePointer(to: &queues) { setA in
             var second = SecondDevice(options: options, cores: cores, setA: SetPointer(set: setA))
-            try DeviceOpener.with(options.pciB, queues: options.queues, &second)
+            try DeviceOpener.with(options.pciB, queues: options.queues, backend: options.backend, &second)
         }
     }
 }

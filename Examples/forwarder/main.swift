@@ -31,6 +31,9 @@ struct Forwarder: ParsableCommand {
     @Option(help: "Pin queue q's thread to core cores[q % count], e.g. 0,1.")
     var cores: String?
 
+    @Option(help: "Kernel route to the NICs: auto (whatever each is bound to), uio or vfio.")
+    var backend: Backend = .auto
+
     func validate() throws {
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
         guard seconds >= 0 else { throw ValidationError("--seconds must be 0 or more") }
@@ -47,11 +50,11 @@ struct Forwarder: ParsableCommand {
                 }
                 StopSignal.installHandlers()
                 var forwarding = MultiQueueForwarding(options: self, cores: cores)
-                try DeviceOpener.with(pciA, queues: queues, &forwarding)
+                try DeviceOpener.with(pciA, queues: queues, backend: backend, &forwarding)
                 return
             }
             var forwarding = Forwarding(options: self, pcapPath: pcap)
-            try DeviceOpener.with(pciA, pciB, &forwarding)
+            try DeviceOpener.with(pciA, pciB, backend: backend, &forwarding)
         }
     }
 }

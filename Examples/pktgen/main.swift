@@ -40,6 +40,9 @@ struct PacketGenerator: ParsableCommand {
     @Flag(help: "Send nothing: receive every frame, count it and drop it (the counterpart of DPDK testpmd's rxonly).")
     var receiveOnly = false
 
+    @Option(help: "Kernel route to the NIC: auto (whatever it is bound to), uio or vfio.")
+    var backend: Backend = .auto
+
     func validate() throws {
         guard (60...1514).contains(size) else { throw ValidationError("--size must be between 60 and 1514") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
@@ -56,11 +59,11 @@ struct PacketGenerator: ParsableCommand {
             let cores = try parseCores(cores)
             if queues > 1 || !cores.isEmpty {
                 var generator = MultiQueueGenerator(options: self, cores: cores)
-                try DeviceOpener.with(pciAddress, queues: queues, &generator)
+                try DeviceOpener.with(pciAddress, queues: queues, backend: backend, &generator)
                 return
             }
             var generator = Generator(options: self)
-            try DeviceOpener.with(pciAddress, &generator)
+            try DeviceOpener.with(pciAddress, backend: backend, &generator)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import UIO
+import VFIO
 
 /// Moves a PCI device between its kernel driver and a UIO driver through sysfs, the way
 /// `uioctl bind` / `unbind` and the udev helper do:
@@ -30,6 +31,17 @@ public struct DriverBinding {
         }
     }
 
+    /// The VFIO route's driver: `uioctl bind --vfio`.
+    public static let vfioDriver = "vfio-pci"
+
+    /// VFIO needs an IOMMU group, and hands a group out only when every member is bound to
+    /// vfio-pci or to nothing: refuse before touching anything, naming the other members.
+    func checkVFIOGroup(of address: PCIAddress) throws {
+        let group = try VFIOGroupInfo(address: address, sysfs: sysfs)
+        let others = group.blockers(sysfs: sysfs).filter { !$0.hasPrefix("\(address) ") }
+        if !others.isEmpty { throw VFIOError.groupNotViable(group: group.number, blockers: others) }
+    }
+
     public static func memoryFile(_ address: PCIAddress) -> String { "\(memoryDirectory)/\(address).driver" }
 
     /// What `bind` did: the kernel driver the device was bound to before, if any.
@@ -48,12 +60,19 @@ public struct DriverBinding {
         if !force, let busy = usage.firstInUse(address) {
             throw BindingError.inUse(address, interface: busy.interface, reasons: busy.reasons)
         }
+        if driver == Self.vfioDriver { try checkVFIOGroup(of: address) }
         let driverDirectory = "/sys/bus/pci/drivers/\(driver)"
         if !sysfs.exists(driverDirectory) {
             if let problem = loadModule(driver) { throw BindingError.moduleUnavailable(driver, detail: problem) }
             guard sysfs.exists(driverDirectory) else {
                 throw BindingError.moduleUnavailable(driver, detail: "\(sysfs.path(driverDirectory)) does not exist after loading it: is it a PCI driver?")
             }
+        }
+
+        // vfio-pci's containers need the type1 IOMMU backend, a module of its own.
+        if driver == Self.vfioDriver && !sysfs.exists("/sys/module/vfio_iommu_type1"),
+           let problem = loadModule("vfio_iommu_type1") {
+            throw BindingError.moduleUnavailable("vfio_iommu_type1", detail: problem)
         }
 
         if let previous = info.driver { try remember(previous, for: address) }
@@ -75,7 +94,7 @@ public struct DriverBinding {
         let info = try PCIDeviceInfo(address: address, sysfs: sysfs)
         let overridePath = info.sysfsDirectory + "/driver_override"
         let override = (try? sysfs.read(overridePath)) ?? ""
-        let onUIO = info.uioIndex != nil || (info.driver?.hasPrefix("uio") ?? false)
+        let onUIO = info.uioIndex != nil || (info.driver?.hasPrefix("uio") ?? false) || info.driver == Self.vfioDriver
         // A device left without a driver by a stale override is worth repairing too.
         let stranded = info.driver == nil && !override.isEmpty && override != "(null)"
         guard onUIO || stranded else { throw BindingError.notBoundToUIO(address, driver: info.driver) }

@@ -31,6 +31,8 @@ bind_device() {
   # The rule has written it already; write it again for calls by hand.
   echo "$driver" > "$dev/driver_override" || { log "cannot write $dev/driver_override"; exit 1; }
   modprobe -q "$driver" || log "modprobe $driver failed: is the module installed?"
+  # vfio-pci's containers need the type1 IOMMU backend, a module of its own.
+  [ "$driver" = vfio-pci ] && { modprobe -q vfio_iommu_type1 || log "modprobe vfio_iommu_type1 failed"; }
   current=$(driver_of "$dev")
   [ "$current" = "$driver" ] && { log "$addr bound to $driver"; exit 0; }
   if [ -n "$current" ]; then

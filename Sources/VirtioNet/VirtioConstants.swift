@@ -1,5 +1,11 @@
 /// Constants from the virtio 1.0 specification (OASIS, 2016) and the legacy 0.9.5 PCI layout.
 public enum Virtio {
+    /// VIRTIO_MSI_NO_VECTOR: no MSI-X vector, interrupts go to INTx (virtio 1.0 §4.1.5.1.2).
+    public static let noVector: UInt16 = 0xffff
+    /// With MSI-X: vector 0 for configuration changes, 1 + q for RX queue q.
+    public static let configVector: UInt16 = 0
+    public static let firstQueueVector: UInt16 = 1
+
     /// Device status bits (virtio 1.0 §2.1).
     public enum Status {
         public static let acknowledge: UInt8 = 1
@@ -24,6 +30,10 @@ public enum Virtio {
         public static let anyLayout: UInt64 = 1 << 27
         public static let ringEventIndex: UInt64 = 1 << 29
         public static let version1: UInt64 = 1 << 32
+        /// VIRTIO_F_ACCESS_PLATFORM (virtio 1.1 §6): the device's DMA goes through the
+        /// platform's IOMMU. A device that offers it (QEMU's iommu_platform=on) refuses
+        /// FEATURES_OK from a driver that does not accept it.
+        public static let accessPlatform: UInt64 = 1 << 33
     }
 
     /// Legacy PCI registers in BAR0, I/O space (virtio 1.0 §4.1.4.8). With MSI-X off, the

@@ -31,6 +31,8 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     let controlIndex: Int
     let controlBuffer: DMARegion?
     public let features: UInt64
+    /// Interrupts arrive as MSI-X messages (config: vector 0, RX: vector 1), not on INTx.
+    public let usesMSIX: Bool
     public let macAddress: MACAddress
     public private(set) var link: LinkStatus
     private var isShutDown = false
@@ -56,7 +58,8 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     /// single-queue device is set up exactly as before.
     static func wantedFeatures(queuePairs: Int) -> UInt64 {
         Virtio.Feature.mac | Virtio.Feature.status | Virtio.Feature.controlQueue | Virtio.Feature.controlRX
-            | Virtio.Feature.anyLayout | Virtio.Feature.version1 | (queuePairs > 1 ? Virtio.Feature.multiQueue : 0)
+            | Virtio.Feature.anyLayout | Virtio.Feature.version1 | Virtio.Feature.accessPlatform
+            | (queuePairs > 1 ? Virtio.Feature.multiQueue : 0)
     }
 
     /// Initialises the device following virtio 1.0 §3.1.1, starting with a reset so that a
@@ -115,6 +118,16 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         let headerLength = features & (Virtio.Feature.version1 | Virtio.Feature.mergeableRXBuffers) != 0 ? 12 : 10
 
         let count = configuration.queuePairs
+        // MSI-X where the PCI function routes vectors (VFIO) and the device is modern: a legacy
+        // device moves its config registers when MSI-X is on, which this transport does not do.
+        // Vector 0 is for configuration changes, vector 1 + q for the RX queue of pair q.
+        let msix = transport.layout == .modern && function.interruptVectors >= 1 + count
+        if msix {
+            do { try transport.setConfigVector(Virtio.configVector) } catch {
+                transport.setStatus(Virtio.Status.failed)
+                throw error
+            }
+        }
         let slots = QueueCounterSlots(count: count)
         let pairs = UnsafeMutablePointer<VirtioQueuePairState<Function.Registers>>.allocate(capacity: count)
         var built = 0
@@ -146,8 +159,16 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
                 }
                 rx.prepareDescriptors(headerLength: headerLength, rxDataLength: pool.dataCapacity)
                 tx.prepareDescriptors(headerLength: headerLength, rxDataLength: nil)
-                rx.notifyOffset = transport.activateQueue(rxIndex, rx)
-                tx.notifyOffset = transport.activateQueue(txIndex, tx)
+                let vector = msix ? Virtio.firstQueueVector + UInt16(q) : Virtio.noVector
+                do {
+                    rx.notifyOffset = try transport.activateQueue(rxIndex, rx, vector: vector)
+                    tx.notifyOffset = try transport.activateQueue(txIndex, tx)
+                } catch {
+                    rx.destroy(allocator: allocator)
+                    tx.destroy(allocator: allocator)
+                    pool.destroy(using: allocator)
+                    throw error
+                }
                 // TX completions are collected on each transmit call; they never need an interrupt.
                 tx.suppressInterrupts(true)
                 // RX interrupts stay off until the application arms them.
@@ -168,7 +189,7 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         var controlBuffer: DMARegion? = nil
         if features & Virtio.Feature.controlQueue != 0, transport.queueSize(controlIndex) > 0 {
             var queue = try SplitVirtqueue(size: transport.queueSize(controlIndex), chainLength: 1, allocator: allocator)
-            queue.notifyOffset = transport.activateQueue(controlIndex, queue)
+            queue.notifyOffset = try transport.activateQueue(controlIndex, queue)
             queue.suppressInterrupts(true)
             control = queue
             controlBuffer = try allocator.allocate(size: 64, contiguous: true)
@@ -211,6 +232,7 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         self.controlIndex = controlIndex
         self.controlBuffer = controlBuffer
         self.features = features
+        self.usesMSIX = msix
         self.macAddress = mac
         self.link = LinkStatus(isUp: true, speedMbps: 0)
         self.link = readLink()
@@ -280,11 +302,13 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     /// Reads ISR (which clears it and deasserts INTx), then unmasks INTx. ISR bit 1 is a
     /// configuration change: QEMU reports a link change as 0x03. ISR bit 0 does not say which
     /// queue: every pair may have work (the fan-out asks each sleeping queue's used ring).
+    /// With MSI-X the ISR is not used (virtio 1.0 §4.1.4.5): every queue is checked, and the
+    /// link status re-read.
     public mutating func acknowledgeInterrupt() throws -> InterruptCauses {
         let isr = transport.readISR()
         var causes = InterruptCauses()
-        if isr & Virtio.ISR.queue != 0 { causes.queues = queuePairCount >= 64 ? ~0 : (1 << UInt64(queuePairCount)) - 1 }
-        if isr & Virtio.ISR.configChange != 0 {
+        if isr & Virtio.ISR.queue != 0 || usesMSIX { causes.queues = queuePairCount >= 64 ? ~0 : (1 << UInt64(queuePairCount)) - 1 }
+        if isr & Virtio.ISR.configChange != 0 || usesMSIX {
             let before = link
             link = readLink()
             causes.linkChanged = link != before

@@ -97,7 +97,7 @@ public struct VirtioTransport<R: RegisterAccess> {
     }
 
     /// Gives the device a queue's rings and returns the byte offset to write to notify it.
-    func activateQueue(_ index: Int, _ queue: SplitVirtqueue) -> Int {
+    func activateQueue(_ index: Int, _ queue: SplitVirtqueue, vector: UInt16 = Virtio.noVector) throws -> Int {
         switch layout {
         case .legacy:
             common.write16(Virtio.LegacyRegister.queueSelect, UInt16(index))
@@ -110,11 +110,24 @@ public struct VirtioTransport<R: RegisterAccess> {
             c.registers.write64(c.offset + Virtio.CommonConfig.queueDescriptors, queue.descriptorsPhysical)
             c.registers.write64(c.offset + Virtio.CommonConfig.queueAvailable, queue.availablePhysical)
             c.registers.write64(c.offset + Virtio.CommonConfig.queueUsed, queue.usedPhysical)
-            // No MSI-X with uio_pci_generic: INTx only (VIRTIO_MSI_NO_VECTOR).
-            c.write16(Virtio.CommonConfig.queueMSIXVector, 0xffff)
+            // NO_VECTOR: INTx (uio_pci_generic). With MSI-X (VFIO) the device reads back
+            // NO_VECTOR if it could not take the vector (virtio 1.0 §4.1.5.1.2).
+            c.write16(Virtio.CommonConfig.queueMSIXVector, vector)
+            if vector != Virtio.noVector && c.read16(Virtio.CommonConfig.queueMSIXVector) != vector {
+                throw UIOError.device("virtio: the device refused MSI-X vector \(vector) for queue \(index)")
+            }
             let notifyOffset = Int(c.read16(Virtio.CommonConfig.queueNotifyOffset)) * notifyMultiplier
             c.write16(Virtio.CommonConfig.queueEnable, 1)
             return notifyOffset
+        }
+    }
+
+    /// The MSI-X vector for configuration changes (modern only; virtio 1.0 §4.1.4.3 msix_config).
+    func setConfigVector(_ vector: UInt16) throws {
+        guard layout == .modern else { return }
+        common.write16(Virtio.CommonConfig.msixConfig, vector)
+        if vector != Virtio.noVector && common.read16(Virtio.CommonConfig.msixConfig) != vector {
+            throw UIOError.device("virtio: the device refused MSI-X vector \(vector) for configuration changes")
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import UIO
 import UIOSetup
+import VFIO
 
 /// `uioctl bind ADDR`: takes a device from its kernel driver and gives it to a UIO driver.
 struct BindCommand: ParsableCommand {
@@ -19,6 +20,9 @@ struct BindCommand: ParsableCommand {
     @Option(help: "The UIO driver to bind to.")
     var driver: String = UdevConfig.defaultDriver
 
+    @Flag(help: "Bind to vfio-pci instead (needs an IOMMU; loads vfio-pci and vfio_iommu_type1, and checks that the rest of the IOMMU group is on vfio-pci or no driver).")
+    var vfio = false
+
     @Flag(help: "Bind even if the device's network interface is in use.")
     var force = false
 
@@ -28,6 +32,7 @@ struct BindCommand: ParsableCommand {
         let sysfs = options.sysfs
         let address = try PCIAddress(parsing: address)
         let binding = DriverBinding(sysfs: sysfs, usage: Setup.usage(sysfs))
+        let driver = vfio ? DriverBinding.vfioDriver : self.driver
         let result = try binding.bind(address, driver: driver, force: force)
         let from = result.previousDriver.map { " (was \($0))" } ?? " (it had no driver)"
         guard sysfs.root.isEmpty else {
@@ -37,7 +42,8 @@ struct BindCommand: ParsableCommand {
         let (now, ok) = binding.waitForDriver(address) { $0 == driver }
         guard ok else { throw BindingError.didNotBind(address, wanted: driver, driver: now) }
         let info = try PCIDeviceInfo(address: address, sysfs: sysfs)
-        print("\(address) bound to \(driver)\(from)\(info.uioIndex.map { ", /dev/uio\($0)" } ?? "")")
+        let node = vfio ? (try? VFIOGroupInfo(address: address, sysfs: sysfs)).map { ", \($0.devicePath)" } : info.uioIndex.map { ", /dev/uio\($0)" }
+        print("\(address) bound to \(driver)\(from)\(node ?? "")")
     }
 }
 
@@ -45,7 +51,7 @@ struct BindCommand: ParsableCommand {
 struct UnbindCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unbind",
-        abstract: "Give a device bound to a UIO driver back to its kernel driver.",
+        abstract: "Give a device bound to a UIO driver or vfio-pci back to its kernel driver.",
         discussion: """
             Needs root. Binds the driver that `uioctl bind` or the udev helper remembered in \
             /run/swift-uio/ADDR.driver; without one, clears driver_override and lets the kernel \
@@ -67,7 +73,7 @@ struct UnbindCommand: ParsableCommand {
             print("\(address): \(how); not verified under --sysfs-root")
             return
         }
-        let (now, _) = binding.waitForDriver(address) { $0 != nil && !($0!.hasPrefix("uio")) }
+        let (now, _) = binding.waitForDriver(address) { $0 != nil && !($0!.hasPrefix("uio")) && $0 != DriverBinding.vfioDriver }
         let interfaces = InterfaceUsage(sysfs: sysfs).interfaces(of: address).map(\.name)
         print("\(address): \(how); driver now \(now ?? "none")"
               + (interfaces.isEmpty ? "" : ", interface \(interfaces.joined(separator: ", "))"))

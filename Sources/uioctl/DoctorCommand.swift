@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import UIO
+import VFIO
 
 /// `uioctl doctor [ADDR]`: checks what a swift-uio driver needs, and says how to fix each gap.
 struct DoctorCommand: ParsableCommand {
@@ -71,11 +72,7 @@ struct DoctorCommand: ParsableCommand {
             checks.append(.warn("cannot read CapEff from /proc/self/status"))
         }
 
-        let iommus = sysfs.list("/sys/class/iommu")
-        checks.append(iommus.isEmpty
-            ? .ok("no IOMMU active: UIO is the way in (VFIO needs an IOMMU, or its unsafe no-IOMMU mode)")
-            : .warn("IOMMU active (\(iommus.joined(separator: ", "))): UIO gives no IOMMU protection, a device can DMA anywhere; VFIO (vfio-pci) would confine it",
-                    fix: "for UIO, devices need an identity domain (boot with iommu=pt); for protection, use vfio-pci"))
+        checks += vfioHostChecks(sysfs: sysfs)
         return checks
     }
 
@@ -98,6 +95,7 @@ struct DoctorCommand: ParsableCommand {
                                 fix: "boot with iommu=pt, or use vfio-pci"))
         }
 
+        if info.driver == "vfio-pci" { return checks + vfioDeviceChecks(info, sysfs: sysfs) }
         guard let index = info.uioIndex else {
             let error = UIOError.notBoundToUIO(address, driver: info.driver)
             checks.append(.fail(error.description,

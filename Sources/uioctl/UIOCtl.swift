@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import UIO
+import VFIO
 import UIOSetup
 
 /// `uioctl`: inspect and prepare a host for swift-uio drivers.
@@ -27,11 +28,25 @@ struct UIOCtl: ParsableCommand {
         } catch let error as BindingError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             Foundation.exit(error.exitCode)
+        } catch let error as VFIOError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            Foundation.exit(error.exitCode)
         } catch let error as UdevConfigError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             Foundation.exit(65)  // EX_DATAERR
         } catch {
             exit(withError: error)
+        }
+    }
+}
+
+extension VFIOError {
+    var exitCode: Int32 {
+        switch self {
+        case .noIOMMUGroup, .notBoundToVFIO, .groupNotViable, .noType1v2: return 69  // EX_UNAVAILABLE
+        case .groupPermissionDenied, .memlockLimit: return 77  // EX_NOPERM
+        case .groupBusy: return 75  // EX_TEMPFAIL
+        case .ioctl: return 1
         }
     }
 }

@@ -48,6 +48,19 @@ import Testing
         #expect(!UdevRules.generate(config).contains("0666"))
     }
 
+    /// `driver vfio-pci`: route to vfio-pci, and give the IOMMU group nodes (never the container)
+    /// to the group. A group node has no PCI parent, so that rule cannot name the device.
+    @Test func rulesForVFIOGiveTheGroupNodesToTheGroup() throws {
+        let config = try UdevConfig(parsing: "group vfio\ndriver vfio-pci\npci 0000:00:04.0\n")
+        let text = UdevRules.generate(config, helperPath: "/h/bind")
+        let rules = text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
+        #expect(rules == [
+            #"ACTION=="add", SUBSYSTEM=="pci", KERNEL=="0000:00:04.0", ATTR{driver_override}="vfio-pci", RUN+="/h/bind bind %k vfio-pci""#,
+            #"ACTION=="add", SUBSYSTEM=="vfio", KERNEL!="vfio", GROUP="vfio", MODE="0660""#,
+        ])
+        #expect(text.contains("not root-equivalent"))
+    }
+
     /// udev/99-swift-uio.rules is what `uioctl udev rules --config udev/swift-uio.conf` prints.
     @Test func theCommittedRulesMatchTheCommittedConfig() throws {
         let conf = try String(contentsOf: Self.repository.appendingPathComponent("udev/swift-uio.conf"), encoding: .utf8)

@@ -41,6 +41,7 @@ STAGE_A = ["virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_
 STAGE_B = ["virtio_pci", "9pnet", "9pnet_virtio", "netfs", "fscache", "9p", "overlay",
            "uio", "uio_pci_generic"]
 STAGE_NET = ["failover", "net_failover", "virtio_net"]   # only when a NIC stays with the kernel
+STAGE_VFIO = ["vfio_iommu_type1", "vfio_pci"]            # only when a NIC goes to vfio-pci (vm.vfio=)
 
 # Host-side networks, one per NIC slot (TEST-NET-1 and TEST-NET-2).
 NETS = [("192.0.2.1", "192.0.2.2"), ("198.51.100.1", "198.51.100.2")]
@@ -247,10 +248,11 @@ class Cpio:
         return b"".join(self.parts)
 
 
-def init_script(order_a, order_b, order_net):
+def init_script(order_a, order_b, order_net, order_vfio=()):
     """The initramfs /init (busybox sh).  All per-run choices come from the
     kernel command line, so one cached initramfs serves every run:
       vm.uio=ADDR,ADDR   NICs to hand to uio_pci_generic (others: virtio_net)
+      vm.vfio=ADDR,ADDR  NICs to hand to vfio-pci (needs an IOMMU: VM(iommu=True))
       vm.ip=1            print the guest's network setup (debug)
     """
     ins = lambda mods: "\n".join(f"insmod /lib/modules/{m}.ko || fail 'insmod {m}'; trace {m}"
@@ -262,12 +264,13 @@ fail() {{ echo "VM-INIT-FAIL: $*" > /dev/console; poweroff -f; }}
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-UIO=""; TRACE=""
-for a in $(cat /proc/cmdline); do case $a in vm.uio=*) UIO="${{a#vm.uio=}}";; vm.trace=1) TRACE=1;; esac; done
+UIO=""; VFIO=""; TRACE=""
+for a in $(cat /proc/cmdline); do case $a in vm.uio=*) UIO="${{a#vm.uio=}}";; vm.vfio=*) VFIO="${{a#vm.vfio=}}";; vm.trace=1) TRACE=1;; esac; done
 # trace MSG: timestamped progress on the console when booted with vm.trace=1
 trace() {{ [ -n "$TRACE" ] && echo "VM-TRACE $(cut -d' ' -f1 /proc/uptime) $*" > /dev/console; }}
 trace init
 UIO=$(echo "$UIO" | tr , ' ')
+VFIO=$(echo "$VFIO" | tr , ' '); [ "$VFIO" = none ] && VFIO=""
 {ins(order_a)}
 # virtio_pci grabs every virtio device, so the override must be in place
 # before it loads.  Only virtio *net* devices (0x1000 legacy, 0x1041 modern)
@@ -278,6 +281,7 @@ for d in /sys/bus/pci/devices/*; do
   case "$(cat $d/device)" in 0x1000|0x1041) ;; *) continue;; esac
   a=${{d##*/}}; NICS="$NICS $a"
   for u in $UIO; do [ "$u" = "$a" ] && echo uio_pci_generic > $d/driver_override; done
+  for u in $VFIO; do [ "$u" = "$a" ] && echo vfio-pci > $d/driver_override; done
 done
 trace stage-a
 {ins(order_b)}
@@ -289,12 +293,16 @@ for d in /sys/bus/pci/devices/*; do
   a=${{d##*/}}
   for u in $UIO; do [ "$u" = "$a" ] && {{ echo uio_pci_generic > $d/driver_override; NICS="$NICS $a"; }}; done
 done
+if [ -n "$VFIO" ]; then
+{ins(order_vfio) if order_vfio else "  :"}
+  trace vfio
+fi
 for a in $NICS; do
-  if [ "$(cat /sys/bus/pci/devices/$a/driver_override)" = uio_pci_generic ]; then
-    [ -e /sys/bus/pci/devices/$a/driver ] || echo $a > /sys/bus/pci/drivers_probe
-  else
-    NEED_NET=1
-  fi
+  case "$(cat /sys/bus/pci/devices/$a/driver_override)" in
+  uio_pci_generic|vfio-pci)
+    [ -e /sys/bus/pci/devices/$a/driver ] || echo $a > /sys/bus/pci/drivers_probe;;
+  *) NEED_NET=1;;
+  esac
 done
 if [ -n "$NEED_NET" ]; then
 {ins(order_net)}
@@ -370,7 +378,8 @@ def build_inputs():
     order_a = module_order(deps, STAGE_A)
     order_b = module_order(deps, STAGE_B, have=order_a)
     order_net = module_order(deps, STAGE_NET, have=order_a + order_b)
-    return ver, vmlinuz, moddir, busybox, deps, order_a, order_b, order_net
+    order_vfio = module_order(deps, STAGE_VFIO, have=order_a + order_b + order_net)
+    return ver, vmlinuz, moddir, busybox, deps, order_a, order_b, order_net, order_vfio
 
 
 def fingerprint(paths, texts):
@@ -385,9 +394,9 @@ def fingerprint(paths, texts):
 
 def build_boot_files():
     """Return (vmlinux, initramfs) paths, rebuilt only when an input changed."""
-    ver, vmlinuz, moddir, busybox, deps, oa, ob, onet = build_inputs()
-    init = init_script(oa, ob, onet)
-    mods = oa + ob + onet
+    ver, vmlinuz, moddir, busybox, deps, oa, ob, onet, ovfio = build_inputs()
+    init = init_script(oa, ob, onet, ovfio)
+    mods = oa + ob + onet + ovfio
     mod_paths = [os.path.join(moddir, deps[m][0]) for m in mods]
     key = fingerprint([vmlinuz, busybox] + mod_paths, [init, STAGE2])
     out = os.path.join(WORK_DIR, f"boot-{ver}-{key}")
@@ -521,6 +530,12 @@ class VM:
                   NIC runs on QEMU 10 (see qemu_for).
     uio:          True = every NIC to uio_pci_generic; False = all to the
                   kernel's virtio_net; or a list of booleans per NIC.
+    vfio:         True/False or a list per NIC: hand the NIC to vfio-pci at boot
+                  (needs iommu=True; do not combine with uio for the same NIC).
+    machine:      QEMU machine type, "pc" (default) or "q35".
+    iommu:        True adds -device intel-iommu,intremap=on (q35 only), boots
+                  with intel_iommu=on iommu=pt, and gives modern NICs
+                  iommu_platform=on so their DMA goes through the IOMMU.
     guest_script: /bin/sh script run in the guest as root (with GUEST_PRELUDE).
     timeout:      hard limit in seconds on the whole QEMU run.
     smp:          vCPUs (TCG runs each on a host thread of its own).
@@ -529,7 +544,8 @@ class VM:
     """
 
     def __init__(self, nics=("legacy",), guest_script="true", uio=True, timeout=120,
-                 mem_mb=1024, quiet_kernel=True, trace=False, extra_qemu=(), smp=1, queues=1):
+                 mem_mb=1024, quiet_kernel=True, trace=False, extra_qemu=(), smp=1, queues=1,
+                 machine="pc", iommu=False, vfio=False):
         if len(nics) > len(NETS):
             raise VMError(f"at most {len(NETS)} NICs")
         for m in nics:
@@ -537,6 +553,15 @@ class VM:
                 raise VMError(f"NIC kind {m!r}: use one of {NIC_KINDS}")
         self.nics = list(nics)
         self.uio = [uio] * len(nics) if isinstance(uio, bool) else list(uio)
+        self.vfio = [vfio] * len(nics) if isinstance(vfio, bool) else list(vfio)
+        if iommu and machine != "q35":
+            raise VMError("an emulated IOMMU (intel-iommu) needs machine='q35'")
+        if any(self.vfio) and not iommu:
+            raise VMError("vfio-pci needs an IOMMU: VM(iommu=True, machine='q35'); Debian's kernel has no no-IOMMU mode")
+        for i, (u, v) in enumerate(zip(self.uio, self.vfio)):
+            if u and v:
+                raise VMError(f"NIC {i}: uio and vfio both requested")
+        self.machine, self.iommu = machine, iommu
         self.guest_script, self.timeout = guest_script, timeout
         self.mem_mb, self.quiet_kernel, self.extra_qemu = mem_mb, quiet_kernel, list(extra_qemu)
         self.trace = trace
@@ -629,18 +654,28 @@ class VM:
         # tsc=reliable, no_timer_check: skip clock checks that only slow a TCG
         # boot.  (Not pci=noacpi: it saves ~0.4 s per device enable, but the
         # kernel then fails to assign legacy virtio's I/O BAR0.)
+        vfio_addrs = ",".join(self.pci_addr(i) for i, v in enumerate(self.vfio) if v)
         append = f"console=ttyS0 panic=-1 init_on_alloc=0 tsc=reliable " \
                  f"no_timer_check rdinit=/init vm.uio={uio_addrs or 'none'}"
+        if vfio_addrs:
+            append += f" vm.vfio={vfio_addrs}"
+        if self.iommu:
+            # Translation on (a vfio-pci device gets its own IOMMU domain) but an identity
+            # domain by default, so the kernel's own devices (9p) work as without it.
+            append += " intel_iommu=on iommu=pt"
         if self.quiet_kernel:
             append += " quiet"
         if self.trace:
             append += " vm.trace=1"
-        cmd = self.qemu_argv + ["-machine", "pc", "-accel", "tcg", "-cpu", "max",
+        cmd = self.qemu_argv + ["-machine", self.machine, "-accel", "tcg", "-cpu", "max",
                "-smp", str(self.smp), "-m", str(self.mem_mb), "-nographic", "-no-reboot",
                "-monitor", "none", "-serial", f"file:{self.path('serial.log')}",
                "-qmp", f"unix:{self.path('qmp.sock')},server=on,wait=off",
                "-kernel", vmlinux, "-initrd", initrd, "-append", append,
                "-nic", "none"]
+        if self.iommu:
+            # Before every other device: QEMU attaches devices to an IOMMU created before them.
+            cmd += ["-device", "intel-iommu,intremap=on"]
         for i, tag, path, ro in [(0, "hostroot", "/", True), (1, "results", self.results, False)]:
             cmd += ["-fsdev", f"local,id=fs{i},path={path},security_model=passthrough,"
                               f"multidevs=remap{',readonly=on' if ro else ''}",
@@ -653,7 +688,9 @@ class VM:
                                + (f",queues={self.queues}" if self.queues > 1 else ""),
                     "-device", f"{device}id=nic{i},netdev=net{i},mac={self.mac(i)},"
                                f"addr={NIC_PCI_SLOT0 + i:#x},romfile="
-                               + (",mq=on" if self.queues > 1 else "")]
+                               + (",mq=on" if self.queues > 1 else "")
+                               # Without it QEMU's virtio bypasses the IOMMU (VIRTIO_F_ACCESS_PLATFORM).
+                               + (",iommu_platform=on" if self.iommu and mode == "modern" else "")]
         return cmd + self.extra_qemu
 
     def _on_timeout(self):

@@ -16,8 +16,10 @@ public struct DeviceRegion: RegisterAccess, Sendable {
         case memory(UInt)
         /// I/O ports after ioperm(): `in`/`out` instructions, no syscall.
         case ports(base: UInt16)
-        /// I/O ports through pread/pwrite on sysfs `resourceN` (sizes 1, 2 and 4 only).
-        case file(descriptor: CInt)
+        /// Registers through pread/pwrite at `base` + offset: I/O ports through sysfs
+        /// `resourceN` (sizes 1, 2 and 4 only), or a VFIO region of the device fd that
+        /// cannot be mmapped (`base` is the region's offset in that fd).
+        case file(descriptor: CInt, base: Int64 = 0)
     }
 
     public let backing: Backing
@@ -37,7 +39,7 @@ public struct DeviceRegion: RegisterAccess, Sendable {
         switch backing {
         case .memory: return uio_mmio_read8(base + offset)
         case .ports(let port): return uio_inb(port &+ UInt16(truncatingIfNeeded: offset))
-        case .file(let fd): return fileRead(fd, offset)
+        case .file(let fd, let base): return fileRead(fd, base &+ Int64(offset))
         }
     }
 
@@ -45,7 +47,7 @@ public struct DeviceRegion: RegisterAccess, Sendable {
         switch backing {
         case .memory: return uio_mmio_read16(base + offset)
         case .ports(let port): return uio_inw(port &+ UInt16(truncatingIfNeeded: offset))
-        case .file(let fd): return fileRead(fd, offset)
+        case .file(let fd, let base): return fileRead(fd, base &+ Int64(offset))
         }
     }
 
@@ -53,7 +55,7 @@ public struct DeviceRegion: RegisterAccess, Sendable {
         switch backing {
         case .memory: return uio_mmio_read32(base + offset)
         case .ports(let port): return uio_inl(port &+ UInt16(truncatingIfNeeded: offset))
-        case .file(let fd): return fileRead(fd, offset)
+        case .file(let fd, let base): return fileRead(fd, base &+ Int64(offset))
         }
     }
 
@@ -61,7 +63,7 @@ public struct DeviceRegion: RegisterAccess, Sendable {
         switch backing {
         case .memory: uio_mmio_write8(base + offset, value)
         case .ports(let port): uio_outb(port &+ UInt16(truncatingIfNeeded: offset), value)
-        case .file(let fd): fileWrite(fd, offset, value)
+        case .file(let fd, let base): fileWrite(fd, base &+ Int64(offset), value)
         }
     }
 
@@ -69,7 +71,7 @@ public struct DeviceRegion: RegisterAccess, Sendable {
         switch backing {
         case .memory: uio_mmio_write16(base + offset, value)
         case .ports(let port): uio_outw(port &+ UInt16(truncatingIfNeeded: offset), value)
-        case .file(let fd): fileWrite(fd, offset, value)
+        case .file(let fd, let base): fileWrite(fd, base &+ Int64(offset), value)
         }
     }
 
@@ -77,18 +79,18 @@ public struct DeviceRegion: RegisterAccess, Sendable {
         switch backing {
         case .memory: uio_mmio_write32(base + offset, value)
         case .ports(let port): uio_outl(port &+ UInt16(truncatingIfNeeded: offset), value)
-        case .file(let fd): fileWrite(fd, offset, value)
+        case .file(let fd, let base): fileWrite(fd, base &+ Int64(offset), value)
         }
     }
 
     /// A failed pread reads as all ones, as a PCI master abort does.
-    @usableFromInline func fileRead<T: FixedWidthInteger>(_ fd: CInt, _ offset: Int) -> T {
+    @usableFromInline func fileRead<T: FixedWidthInteger>(_ fd: CInt, _ offset: Int64) -> T {
         var value: T = 0
         let n = withUnsafeMutableBytes(of: &value) { pread(fd, $0.baseAddress, MemoryLayout<T>.size, off_t(offset)) }
         return n == MemoryLayout<T>.size ? T(littleEndian: value) : ~0
     }
 
-    @usableFromInline func fileWrite<T: FixedWidthInteger>(_ fd: CInt, _ offset: Int, _ value: T) {
+    @usableFromInline func fileWrite<T: FixedWidthInteger>(_ fd: CInt, _ offset: Int64, _ value: T) {
         var le = value.littleEndian
         _ = withUnsafeBytes(of: &le) { pwrite(fd, $0.baseAddress, MemoryLayout<T>.size, off_t(offset)) }
     }

@@ -20,9 +20,17 @@ public protocol PCIFunction: ~Copyable {
     mutating func waitForInterrupt(timeout: Duration?) throws -> InterruptEvent?
     /// Unmasks INTx once the device's interrupt cause has been acknowledged.
     mutating func rearmInterrupt() throws
+
+    /// MSI-X vectors that `waitForInterrupt` waits on (vector v is MSI-X table entry v); 0
+    /// means INTx only. A driver programs its device to raise vector 0 for configuration
+    /// changes and 1 + q for RX queue q, when there are enough of them.
+    var interruptVectors: Int { get }
 }
 
 extension PCIFunction where Self: ~Copyable {
+    /// UIO's `uio_pci_generic` offers INTx only.
+    public var interruptVectors: Int { 0 }
+
     /// Turns on memory and I/O decoding and bus mastering (DMA). uio_pci_generic leaves
     /// Bus Master off, and clears it again when `/dev/uioN` is closed.
     public func enableDMA() throws {

@@ -14,6 +14,7 @@ public final class VFIOContainer: @unchecked Sendable {
     public let fileDescriptor: CInt
     private var iommuSet = false
 
+    /// One region of process memory that the device may reach, at `iova` on the device's side.
     public struct Mapping: Sendable, Equatable {
         public let virtualAddress: UInt
         public let iova: UInt64

@@ -12,6 +12,7 @@ import UIO
 /// - MSI-X (`.msix(vectors:)`): one eventfd per vector; messages are edges, nothing to unmask.
 ///   A thread that owns vector v can sleep on `descriptor(ofVector: v)` alone.
 public struct VFIOInterruptLine: ~Copyable, InterruptLine {
+    /// How the device signals: its legacy INTx line, or MSI-X messages on `vectors` vectors.
     public enum Mode: Sendable, Equatable {
         case intx
         case msix(vectors: Int)

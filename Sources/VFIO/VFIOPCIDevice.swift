@@ -40,10 +40,15 @@ public struct VFIOPCIDevice: ~Copyable, PCIFunction {
     public var lastInterruptVectors: UInt64 { interrupts.lastVectors }
     public func interruptDescriptor(vector: Int) -> CInt { interrupts.descriptor(ofVector: vector) }
 
+    /// Opens the device through its IOMMU group: the group joins a container (which holds the
+    /// DMA mappings), the BARs are mapped and the interrupts routed to eventfds.
     /// - Parameters:
-    ///   - interrupts: `.intx`, or MSI-X vectors (vector 0 for configuration changes, 1 + q for
+    ///   - address: the device, bound to vfio-pci.
+    ///   - mode: `.intx`, or MSI-X vectors (vector 0 for configuration changes, 1 + q for
     ///     RX queue q, for drivers that program them: modern virtio-net).
     ///   - fallBackToINTx: with `.msix`, use INTx when the device has fewer vectors.
+    ///   - container: a container to share with other devices; nil opens one of its own.
+    ///   - sysfs: where to read the device's facts (a fake tree in tests).
     public init(address: PCIAddress, interrupts mode: VFIOInterruptLine.Mode = .intx, fallBackToINTx: Bool = true,
                 container: VFIOContainer? = nil, sysfs: Sysfs = .live) throws {
         let info = try PCIDeviceInfo(address: address, sysfs: sysfs)

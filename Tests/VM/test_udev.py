@@ -54,7 +54,7 @@ udevadm settle --timeout=30
 echo "after-install: driver=$(driver)"
 for f in /dev/uio0 $DEV/config $DEV/resource0 $DEV/resource1; do echo "perm $f $(stat -c '%U:%G %a' $f)"; done
 
-useradd -M -U -s /bin/sh -G uio alice && useradd -M -U -s /bin/sh bob || exit 1
+useradd -M -U -s /bin/sh -G uio alice && useradd -M -U -s /bin/sh bob || {{ echo "useradd failed"; exit 1; }}
 echo "alice: $(id alice)"; echo "bob: $(id bob)"
 cp $BIN/echo-server /usr/local/bin/echo-server-cap
 setcap cap_sys_admin+ep /usr/local/bin/echo-server-cap && echo "caps: $(getcap /usr/local/bin/echo-server-cap)"

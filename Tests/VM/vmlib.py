@@ -769,7 +769,12 @@ class VM:
             qemu = open(self.path("qemu.out"), errors="replace").read()[-2000:]
         except FileNotFoundError:
             qemu = ""
+        # What the guest script printed so far says why it stopped (an `exit 1` after a message).
+        out = (self.read_file("stdout") or "").splitlines()[-n:]
+        err = (self.read_file("stderr") or "").splitlines()[-n:]
         return "--- serial (tail) ---\n" + "\n".join(lines) + \
+               ("\n--- guest stdout (tail) ---\n" + "\n".join(out) if out else "") + \
+               ("\n--- guest stderr (tail) ---\n" + "\n".join(err) if err else "") + \
                ("\n--- qemu ---\n" + qemu if qemu.strip() else "")
 
     def _poll(self, get, timeout, what):

@@ -11,8 +11,8 @@ test_vfio_echo, one VM:
    MSI-X (the default for modern virtio on VFIO): in interrupt mode, 20 pings raise vector 1
    (RX queue 0) and not vector 0; QMP set_link off/on raises vector 0 (config) and the server
    sees link down/up. With SWIFT_UIO_VFIO_INTERRUPTS=intx, INTx (unmasked through
-   VFIO_IRQ_SET_ACTION_UNMASK) serves 20 pings in interrupt mode. One queue pair only: a
-   vector per queue for N queues waits for multi-queue support;
+   VFIO_IRQ_SET_ACTION_UNMASK) serves 20 pings in interrupt mode. (Two queues, a vector
+   each, and igb through VFIO: test_vfio_more.py.)
 3. /dev/vfio/N goes to group `vfio` (0660, as the udev rule does). A member of it with no
    capabilities at all (CapEff 0) first hits the default 8 MiB RLIMIT_MEMLOCK and gets the
    error naming the fix; with `ulimit -l` raised it serves, and the host pings it 20/20.

@@ -286,12 +286,13 @@ done
 trace stage-a
 {ins(order_b)}
 trace stage-b
-# Intel 82576 NICs (QEMU's igb) named in vm.uio: no module in this initramfs claims them,
-# so uio_pci_generic gets them before the kernel's igb could ever load.
+# Intel 82576 NICs (QEMU's igb) named in vm.uio or vm.vfio: no module in this initramfs
+# claims them, so uio_pci_generic or vfio-pci gets them before the kernel's igb could load.
 for d in /sys/bus/pci/devices/*; do
   [ "$(cat $d/vendor)" = 0x8086 ] && [ "$(cat $d/device)" = 0x10c9 ] || continue
   a=${{d##*/}}
   for u in $UIO; do [ "$u" = "$a" ] && {{ echo uio_pci_generic > $d/driver_override; NICS="$NICS $a"; }}; done
+  for u in $VFIO; do [ "$u" = "$a" ] && {{ echo vfio-pci > $d/driver_override; NICS="$NICS $a"; }}; done
 done
 if [ -n "$VFIO" ]; then
 {ins(order_vfio) if order_vfio else "  :"}

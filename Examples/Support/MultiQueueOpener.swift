@@ -1,3 +1,4 @@
+import Igb
 import Ixgbe
 import UIO
 import VFIO
@@ -10,9 +11,10 @@ public protocol MultiQueueDeviceUser: ~Copyable {
 
 extension DeviceOpener {
     /// Opens the device at `address` through `backend` with `queues` RX/TX queue pairs and
-    /// runs `user`. virtio-net only for now: the Intel drivers (ixgbe, igb) have no RSS set-up
-    /// yet. Through VFIO a modern virtio-net gets one MSI-X vector per RX queue (and one for
-    /// configuration changes).
+    /// runs `user`. virtio-net spreads flows with VIRTIO_NET_F_MQ (the device picks the queue);
+    /// ixgbe and igb with RSS (the Toeplitz hash through the redirection table, over up to 16
+    /// queues). Through VFIO a modern virtio-net gets one MSI-X vector per RX queue (and one
+    /// for configuration changes); the Intel drivers use INTx and the fan-out there too.
     public static func with<U: MultiQueueDeviceUser & ~Copyable>(
         _ address: String, queues: Int, backend: Backend = .auto, _ user: inout U
     ) throws {
@@ -39,9 +41,28 @@ extension DeviceOpener {
             defer { device.shutdown() }
             try user.use(&device)
         case .ixgbe:
-            throw UIOError.device("\(address): ixgbe does not spread traffic over queues yet (no RSS set-up); use --queues 1")
+            try requireRSSQueues(queues, driver: "ixgbe", address: address)
+            var configuration = IxgbeConfiguration()
+            configuration.rxQueues = queues
+            configuration.txQueues = queues
+            var device = try IxgbeDevice(function: function, allocator: allocator, configuration: configuration)
+            defer { device.shutdown() }
+            try user.use(&device)
         case .igb:
-            throw UIOError.device("\(address): igb does not spread traffic over queues yet (no RSS set-up); use --queues 1")
+            try requireRSSQueues(queues, driver: "igb", address: address)
+            var configuration = IgbConfiguration()
+            configuration.rxQueues = queues
+            configuration.txQueues = queues
+            var device = try IgbDevice(function: function, allocator: allocator, configuration: configuration)
+            defer { device.shutdown() }
+            try user.use(&device)
+        }
+    }
+
+    /// RSS's redirection table names queues 0…15 (4-bit entries on both Intel chips).
+    static func requireRSSQueues(_ queues: Int, driver: String, address: PCIAddress) throws {
+        guard (1...16).contains(queues) else {
+            throw UIOError.device("\(address): \(driver) spreads flows with RSS over 1 to 16 queues (its redirection table names queues 0…15); use --queues 1 to 16")
         }
     }
 }

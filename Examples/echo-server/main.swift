@@ -31,7 +31,7 @@ struct EchoServer: ParsableCommand {
     @Option(help: "Write every received frame to this pcap file.")
     var pcap: String?
 
-    @Option(help: "RX/TX queue pairs, one thread each (virtio-net needs mq=on for more than 1).")
+    @Option(help: "RX/TX queue pairs, one thread each (virtio-net needs mq=on for more than 1; ixgbe and igb spread flows with RSS over up to 16).")
     var queues: Int = 1
 
     @Option(help: "Pin queue q's thread to core cores[q % count], e.g. 0,1.")

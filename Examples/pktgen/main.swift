@@ -31,7 +31,7 @@ struct PacketGenerator: ParsableCommand {
     var srcIp: String = "192.0.2.2"
     @Option var dstIp: String = "192.0.2.1"
 
-    @Option(help: "TX queue pairs, one sending thread each (virtio-net needs mq=on for more than 1).")
+    @Option(help: "TX queue pairs, one sending thread each (virtio-net needs mq=on for more than 1; ixgbe and igb: up to 16).")
     var queues: Int = 1
 
     @Option(help: "Pin queue q's thread to core cores[q % count], e.g. 0,1.")

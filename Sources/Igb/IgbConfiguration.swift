@@ -30,7 +30,8 @@ public enum IgbPart: Sendable, Equatable {
 
 /// How `IgbDevice` sets the device up.
 public struct IgbConfiguration: Sendable, Equatable {
-    /// RX queues (1…16). Without RSS every frame lands in queue 0.
+    /// RX queues (1…16). With more than one, RSS spreads flows over them; with one, every
+    /// frame lands in queue 0.
     public var rxQueues = 1
     /// TX queues (1…16).
     public var txQueues = 1

@@ -146,6 +146,24 @@ struct IgbController<Registers: RegisterAccess> {
         for n in 0..<IGB.MTA_COUNT { registers.write32(IGB.MTA(n), 0) }
     }
 
+    /// Receive-side scaling with several RX queues (82576 datasheet §7.1.1.7, Linux
+    /// `igb_setup_mrqc`): the RSS key (RSSRK), a redirection table spreading the 128 hash
+    /// buckets over the queues round-robin (RETA), MRQC = RSS hashing IPv4 addresses, and TCP
+    /// and UDP ports over IPv4, and RXCSUM.PCSD (the write-back carries the hash; QEMU's igb
+    /// hashes only with it set). With one queue MRQC stays 0: every frame lands in queue 0.
+    func initRSS(queues: Int) {
+        guard queues > 1 else {
+            registers.write32(IGB.MRQC, 0)
+            return
+        }
+        for (n, word) in IntelRSS.keyRegisters().enumerated() { registers.write32(IGB.RSSRK(n), word) }
+        let table = IntelRSS.redirectionRegisters(IntelRSS.redirectionEntries(queues: queues))
+        for (n, word) in table.enumerated() { registers.write32(IGB.RETA(n), word) }
+        registers.setBits32(IGB.RXCSUM, IGB.RXCSUM_PCSD)
+        registers.write32(IGB.MRQC, IGB.MRQC_ENABLE_RSS_MQ | IGB.MRQC_RSS_FIELD_IPV4 | IGB.MRQC_RSS_FIELD_IPV4_TCP
+                          | IGB.MRQC_RSS_FIELD_IPV4_UDP)
+    }
+
     /// One queue, before it is enabled: advanced one-buffer descriptors with 2 KB buffers,
     /// dropping frames when the ring is empty, and the ring's address and size. 2 KB holds
     /// any frame: RCTL.LPE stays off, so the device drops frames over 1518 bytes.

@@ -3,11 +3,12 @@ import UIO
 
 /// The driver for the Intel 82576 gigabit controller (Linux's igb), after the 82576
 /// datasheet: advanced descriptors through the descriptor core it shares with the ixgbe
-/// driver, one mempool per RX queue, legacy INTx interrupts through ICR/IMS.
+/// driver, one mempool per RX queue, legacy INTx interrupts through ICR/IMS, and with several
+/// RX queues RSS spreading flows over them (`initRSS`).
 ///
 /// Generic over the PCI function (a real UIO device or a simulated one) and the DMA
 /// allocator, so the same code runs, specialised, on hardware and in tests.
-public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocator>: ~Copyable, NetworkDevice {
+public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocator>: ~Copyable, NetworkDevice, MultiQueueDevice {
     /// The queue sizes and time-outs that `init` takes (``IgbConfiguration``).
     public typealias Configuration = IgbConfiguration
 
@@ -29,6 +30,10 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
     @usableFromInline var octetsTransmitted: UInt64 = 0
     /// ICR.RXDW is one cause for every queue: bit q set for each RX queue.
     @usableFromInline let allQueuesMask: UInt64
+    /// `detached[q]` while an `IntelQueuePair` has queue pair q.
+    @usableFromInline let detached: UnsafeMutablePointer<Bool>
+    /// What each queue pair carried while detached (its owner counts, `queueStatistics` reads).
+    let counterSlots: QueueCounterSlots
     private var isShutDown = false
 
     public var driverName: String { "igb" }
@@ -54,6 +59,7 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
                                      mempoolSize: configuration.mempoolSize, allocator: allocator, name: name)
         do {
             controller.initRXGlobal()
+            controller.initRSS(queues: rxCount)
             for q in 0..<rxCount {
                 controller.initRXQueue(q, ring: queues.rx[q].ring, size: configuration.ringSize)
                 guard queues.fill(rx: q) else {
@@ -78,6 +84,9 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
         self.queues = queues
         self.rxQueueCount = rxCount
         self.txQueueCount = txCount
+        self.detached = .allocate(capacity: max(rxCount, txCount))
+        self.detached.initialize(repeating: false, count: max(rxCount, txCount))
+        self.counterSlots = QueueCounterSlots(count: min(rxCount, txCount))
         self.part = part
         self.eepromAutoReadDone = eepromDone
         self.macAddress = controller.readMACAddress()
@@ -87,7 +96,10 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
         link = controller.waitForLink(timeout: configuration.linkTimeout)
     }
 
-    deinit { if !isShutDown { stopAndRelease() } }
+    deinit {
+        if !isShutDown { stopAndRelease() }
+        releaseBookkeeping()
+    }
 
     /// The pool RX queue `queue` takes its buffers from; applications may allocate TX
     /// buffers from it too (on the thread that owns the queue).
@@ -107,7 +119,7 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
     /// Receives through the shared descriptor core: RDT is written once per call.
     @inlinable
     public mutating func receive(queue: Int, into batch: inout PacketBatch) -> Int {
-        precondition(queue >= 0 && queue < rxQueueCount, "RX queue \(queue) out of range 0..<\(rxQueueCount)")
+        precondition(queue >= 0 && queue < rxQueueCount && !detached[queue], "RX queue \(queue) out of range 0..<\(rxQueueCount) or detached")
         return AdvancedRXRing.receive(queues.rx + queue, into: &batch, registers: controller.registers, tail: IGB.RDT(queue))
     }
 
@@ -115,7 +127,7 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
     /// first, and TDT is written once per call.
     @inlinable
     public mutating func transmit(queue: Int, from batch: inout PacketBatch) -> Int {
-        precondition(queue >= 0 && queue < txQueueCount, "TX queue \(queue) out of range 0..<\(txQueueCount)")
+        precondition(queue >= 0 && queue < txQueueCount && !detached[queue], "TX queue \(queue) out of range 0..<\(txQueueCount) or detached")
         return queues.tx[queue].transmit(from: &batch, registers: controller.registers, tail: IGB.TDT(queue))
     }
 
@@ -124,6 +136,44 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
         precondition(queue >= 0 && queue < rxQueueCount, "RX queue \(queue) out of range 0..<\(rxQueueCount)")
         return queues.rx[queue].hasPending
     }
+
+    // MARK: Queue pairs for threads of their own
+
+    /// RX/TX queue pairs: as many as both RX and TX queues (`IgbConfiguration`).
+    public var maxQueuePairs: Int { min(rxQueueCount, txQueueCount) }
+
+    /// Moves each queue pair (RX ring q, TX ring q, RX ring q's mempool, counter slot q) into
+    /// an `IntelQueuePair` for a thread of its own; RSS (`initRSS`) decides which pair a flow
+    /// reaches. With INTx (no MSI-X) every RX queue shares one cause, ICR.RXDW (QEMU's igb
+    /// drives INTx from ICR & IMS alone): with several pairs a handle only unmasks it, never
+    /// clears or masks it, or it would silence the queues asleep (see `IntelQueueInterrupt`).
+    /// The device keeps the line; `acknowledgeInterrupt` reads ICR and names every queue, and
+    /// the waker wakes those whose ring has a frame.
+    public mutating func withDetachedQueues<U: QueueSetUser & ~Copyable>(_ user: inout U) throws {
+        guard !isShutDown else { throw UIOError.device("igb \(function.address): the device is shut down; open it again") }
+        let pairs = maxQueuePairs
+        let interrupt = pairs == 1
+            ? IntelQueueInterrupt(clearCause: IGB.ICR, unmask: IGB.IMS, mask: IGB.IMC, bits: IGB.ICR_RXDW)
+            : IntelQueueInterrupt(clearCause: nil, unmask: IGB.IMS, mask: nil, bits: IGB.ICR_RXDW)
+        var set = QueueSet<IntelQueuePair<Function.Registers>>(count: pairs)
+        for q in 0..<pairs {
+            precondition(!detached[q], "igb: queue pair \(q) is already detached")
+            detached[q] = true
+            set.put(IntelQueuePair(index: q, rx: queues.rx + q, tx: queues.tx + q, registers: controller.registers,
+                                   rxTail: IGB.RDT(q), txTail: IGB.TDT(q), interrupt: interrupt, counters: counterSlots.slot(q)))
+        }
+        defer {
+            // The handle is a view of the device's rings: giving it back is dropping it.
+            for q in 0..<pairs where set.contains(q) {
+                _ = set.take(q)
+                detached[q] = false
+            }
+        }
+        try user.use(device: &self, queues: &set)
+    }
+
+    /// What queue pair `index` carried while detached, read from its counter slot.
+    public func queueStatistics(_ index: Int) -> DeviceStatistics { counterSlots.read(index) }
 
     // MARK: Interrupts
 
@@ -204,9 +254,21 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
         stopAndRelease()
     }
 
+    /// A pair still detached may be in use on another thread: the rings and pools are then
+    /// left allocated (a leak, never a use after free); the reset has stopped their DMA.
     private func stopAndRelease() {
         controller.stop(rxQueues: rxQueueCount, txQueues: txQueueCount)
         try? function.disableDMA()
-        queues.release(allocator: allocator)
+        if !anyDetached { queues.release(allocator: allocator) }
+    }
+
+    private var anyDetached: Bool { (0..<max(rxQueueCount, txQueueCount)).contains { detached[$0] } }
+
+    /// The bookkeeping outlives `shutdown()` and goes with the device, unless a pair is still
+    /// detached: its handle points into the counter slots.
+    private func releaseBookkeeping() {
+        guard !anyDetached else { return }
+        detached.deallocate()
+        counterSlots.deallocate()
     }
 }

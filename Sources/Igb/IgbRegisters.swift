@@ -86,8 +86,25 @@ public enum IGB {
     /// Strip the Ethernet CRC from received frames.
     public static let RCTL_SECRC: UInt32 = 1 << 26
 
+    /// Receive Checksum Control (82576 §8.10.6). PCSD (bit 13): the write-back carries the RSS
+    /// hash; QEMU's igb hashes only with PCSD set.
     public static let RXCSUM = 0x5000
+    public static let RXCSUM_PCSD: UInt32 = 1 << 13
+    /// Multiple Receive Queues Command (82576 §8.10.7; Linux `E1000_MRQC_*`): bits 2:0 = 010b
+    /// is RSS without virtualisation; bits 16 (TCP/IPv4), 17 (IPv4) and 22 (UDP/IPv4) say what
+    /// RSS hashes.
     public static let MRQC = 0x5818
+    public static let MRQC_ENABLE_RSS_MQ: UInt32 = 0x2
+    public static let MRQC_RSS_FIELD_IPV4_TCP: UInt32 = 1 << 16
+    public static let MRQC_RSS_FIELD_IPV4: UInt32 = 1 << 17
+    public static let MRQC_RSS_FIELD_IPV4_UDP: UInt32 = 1 << 22
+    /// RSS Random Key (82576 §8.10.10): 10 registers, key byte 4n in bits 7:0 of RSSRK[n].
+    public static func RSSRK(_ n: Int) -> Int { 0x5C80 + 4 * n }
+    public static let RSSRK_COUNT = 10
+    /// Redirection Table (82576 §8.10.9): 128 byte entries in 32 registers, indexed by the
+    /// hash's 7 low bits; the queue is in the entry's low bits (QEMU: bits 3:0).
+    public static func RETA(_ n: Int) -> Int { 0x5C00 + 4 * n }
+    public static let RETA_ENTRIES = 128
     public static func MTA(_ n: Int) -> Int { 0x5200 + 4 * n }
     public static let MTA_COUNT = 128
     public static func RAL(_ n: Int) -> Int { 0x5400 + 8 * n }

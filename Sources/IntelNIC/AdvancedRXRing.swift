@@ -65,6 +65,13 @@ public struct AdvancedRXRing {
         AdvancedRXDescriptor.statusError(descriptor(index)) & AdvancedRXDescriptor.STAT_DD != 0
     }
 
+    /// The next descriptor's DD bit as a test another thread can make while this queue sleeps
+    /// (`QueueWaker`): pending once the device has written it back.
+    public var receiveProbe: ReceiveProbe {
+        ReceiveProbe(address: UnsafeRawPointer(descriptor(index) + 8), width: 4,
+                     mask: AdvancedRXDescriptor.STAT_DD.littleEndian, expected: 0)
+    }
+
     /// ixy's `ixgbe_rx_batch`: walks the ring from `index` while descriptors are done, swaps
     /// a fresh buffer into each, and writes the tail register once, to the last descriptor
     /// handled. Returns how many frames were appended to `batch`.

@@ -64,6 +64,15 @@ public struct AdvancedTXRing {
     /// once. The frames taken leave `batch`; returns how many.
     @inlinable
     public mutating func transmit<R: RegisterAccess>(from batch: inout PacketBatch, registers: R, tail: Int) -> Int {
+        var bytes = 0
+        return transmit(from: &batch, registers: registers, tail: tail, bytes: &bytes)
+    }
+
+    /// The same, adding the bytes of the frames taken to `bytes` (a queue pair's counters;
+    /// inlined, the unused sum of the plain variant costs nothing).
+    @inlinable
+    public mutating func transmit<R: RegisterAccess>(from batch: inout PacketBatch, registers: R, tail: Int,
+                                                     bytes: inout Int) -> Int {
         clean()
         let clean = cleanIndex
         var index = self.index
@@ -74,8 +83,9 @@ public struct AdvancedTXRing {
             if next == clean { break }  // ring full: one slot always stays empty
             let buffer = batch.unsafeHeader(at: sent)
             buffers[index] = buffer
-            AdvancedTXDescriptor.setRead(descriptor(index), bufferAddress: buffer.pointee.dataPhysicalAddress,
-                                         length: Int(truncatingIfNeeded: buffer.pointee.length))
+            let length = Int(truncatingIfNeeded: buffer.pointee.length)
+            AdvancedTXDescriptor.setRead(descriptor(index), bufferAddress: buffer.pointee.dataPhysicalAddress, length: length)
+            bytes &+= length
             index = next
             sent &+= 1
         }

@@ -32,8 +32,9 @@ public enum IxgbeFamily: String, Sendable, Equatable {
 
 /// How `IxgbeDevice` sets the device up.
 public struct IxgbeConfiguration: Sendable, Equatable {
-    /// RX queues (1…64). Without RSS every frame lands in queue 0; more queues are for
-    /// applications that program filters themselves.
+    /// RX queues (1…64). With more than one, RSS spreads flows over queues 0…15 (the
+    /// redirection table's entries have 4 bits); queues beyond 15 are for applications that
+    /// program filters themselves. With one, every frame lands in queue 0.
     public var rxQueues = 1
     /// TX queues (1…64).
     public var txQueues = 1

@@ -182,6 +182,25 @@ struct IxgbeController<Registers: RegisterAccess> {
         registers.setBits32(IXGBE.FCTRL, IXGBE.FCTRL_BAM)
     }
 
+    /// §4.6.7 "Receive Side Scaling" (and §7.1.2.8): with several RX queues, the RSS key
+    /// (RSSRK), a redirection table spreading the 128 hash buckets over the queues
+    /// round-robin (RETA), and MRQC with MRQE = RSS hashing IPv4 addresses, and TCP and UDP
+    /// ports over IPv4 where present. RXCSUM.PCSD puts the hash in the write-back, as Linux
+    /// does. RETA entries have 4 bits: RSS reaches queues 0…15 only. With one queue MRQC stays
+    /// 0 and every frame lands in queue 0.
+    func initRSS(queues: Int) {
+        guard queues > 1 else {
+            registers.write32(IXGBE.MRQC, 0)
+            return
+        }
+        for (n, word) in IntelRSS.keyRegisters().enumerated() { registers.write32(IXGBE.RSSRK(n), word) }
+        let table = IntelRSS.redirectionRegisters(IntelRSS.redirectionEntries(queues: min(queues, 16)))
+        for (n, word) in table.enumerated() { registers.write32(IXGBE.RETA(n), word) }
+        registers.setBits32(IXGBE.RXCSUM, IXGBE.RXCSUM_PCSD)
+        registers.write32(IXGBE.MRQC, IXGBE.MRQC_RSSEN | IXGBE.MRQC_RSS_FIELD_IPV4 | IXGBE.MRQC_RSS_FIELD_IPV4_TCP
+                          | IXGBE.MRQC_RSS_FIELD_IPV4_UDP)
+    }
+
     /// §4.6.7.1 for one queue, before it is enabled: advanced one-buffer descriptors with
     /// 2 KB buffers, dropping frames when the ring is empty, and the ring's address and size.
     ///

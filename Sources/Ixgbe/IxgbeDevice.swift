@@ -2,11 +2,12 @@ import IntelNIC
 import UIO
 
 /// The driver for Intel 82599 and X540 10 GbE controllers, after the 82599 datasheet and
-/// ixy's `ixgbe.c`: advanced descriptors, one mempool per RX queue, legacy INTx interrupts.
+/// ixy's `ixgbe.c`: advanced descriptors, one mempool per RX queue, legacy INTx interrupts,
+/// and with several RX queues RSS spreading flows over them (`initRSS`).
 ///
 /// Generic over the PCI function (a real UIO device or a simulated one) and the DMA allocator,
 /// so the same code runs, specialised, on hardware and in the simulator.
-public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocator>: ~Copyable, NetworkDevice {
+public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocator>: ~Copyable, NetworkDevice, MultiQueueDevice {
     /// Queues, ring and pool sizes, and the interrupt throttle (see ``IxgbeConfiguration``).
     public typealias Configuration = IxgbeConfiguration
 
@@ -24,6 +25,10 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     @usableFromInline var counters = DeviceStatistics()
     /// Total of GOTC as the device counts it: with the 4-byte FCS of each frame.
     @usableFromInline var octetsTransmitted: UInt64 = 0
+    /// `detached[q]` while an `IntelQueuePair` has queue pair q.
+    @usableFromInline let detached: UnsafeMutablePointer<Bool>
+    /// What each queue pair carried while detached (its owner counts, `queueStatistics` reads).
+    let counterSlots: QueueCounterSlots
     private var isShutDown = false
 
     public var driverName: String { "ixgbe" }
@@ -52,6 +57,7 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
 
         // §4.6.7 receive, §4.6.8 transmit.
         controller.initRXGlobal()
+        controller.initRSS(queues: rxCount)
         for q in 0..<rxCount { controller.initRXQueue(q, ring: queues.rx[q].ring, size: configuration.ringSize) }
         controller.initTXGlobal()
         for q in 0..<txCount { controller.initTXQueue(q, ring: queues.tx[q].ring, size: configuration.ringSize) }
@@ -81,6 +87,9 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
         self.queues = queues
         self.rxQueueCount = rxCount
         self.txQueueCount = txCount
+        self.detached = .allocate(capacity: max(rxCount, txCount))
+        self.detached.initialize(repeating: false, count: max(rxCount, txCount))
+        self.counterSlots = QueueCounterSlots(count: min(rxCount, txCount))
         self.family = family
         self.macAddress = controller.readMACAddress()
         self.link = LinkStatus(isUp: false, speedMbps: 0)
@@ -88,7 +97,10 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
         link = controller.waitForLink(timeout: configuration.linkTimeout)
     }
 
-    deinit { if !isShutDown { stopAndRelease() } }
+    deinit {
+        if !isShutDown { stopAndRelease() }
+        releaseBookkeeping()
+    }
 
     /// The pool RX queue `queue` takes its buffers from; applications may allocate TX
     /// buffers from it too (on the thread that owns the queue).
@@ -108,7 +120,7 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     /// once per call.
     @inlinable
     public mutating func receive(queue: Int, into batch: inout PacketBatch) -> Int {
-        precondition(queue >= 0 && queue < rxQueueCount, "RX queue \(queue) out of range 0..<\(rxQueueCount)")
+        precondition(queue >= 0 && queue < rxQueueCount && !detached[queue], "RX queue \(queue) out of range 0..<\(rxQueueCount) or detached")
         return AdvancedRXRing.receive(queues.rx + queue, into: &batch, registers: controller.registers, tail: IXGBE.RDT(queue))
     }
 
@@ -116,7 +128,7 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     /// clean batches are freed first, and TDT is written once per call.
     @inlinable
     public mutating func transmit(queue: Int, from batch: inout PacketBatch) -> Int {
-        precondition(queue >= 0 && queue < txQueueCount, "TX queue \(queue) out of range 0..<\(txQueueCount)")
+        precondition(queue >= 0 && queue < txQueueCount && !detached[queue], "TX queue \(queue) out of range 0..<\(txQueueCount) or detached")
         return queues.tx[queue].transmit(from: &batch, registers: controller.registers, tail: IXGBE.TDT(queue))
     }
 
@@ -125,6 +137,41 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
         precondition(queue >= 0 && queue < rxQueueCount, "RX queue \(queue) out of range 0..<\(rxQueueCount)")
         return queues.rx[queue].hasPending
     }
+
+    // MARK: Queue pairs for threads of their own
+
+    /// RX/TX queue pairs: as many as both RX and TX queues (`IxgbeConfiguration`).
+    public var maxQueuePairs: Int { min(rxQueueCount, txQueueCount) }
+
+    /// Moves each queue pair (RX ring q, TX ring q, RX ring q's mempool, counter slot q) into
+    /// an `IntelQueuePair` for a thread of its own; RSS (`initRSS`) decides which pair a flow
+    /// reaches. Queue q's interrupt is its own EICR bit (q mod 16), armed and masked by the
+    /// handle; the device keeps the INTx line and acknowledges EICR (`acknowledgeInterrupt`).
+    public mutating func withDetachedQueues<U: QueueSetUser & ~Copyable>(_ user: inout U) throws {
+        guard !isShutDown else { throw UIOError.device("ixgbe \(function.address): the device is shut down; open it again") }
+        let pairs = maxQueuePairs
+        var set = QueueSet<IntelQueuePair<Function.Registers>>(count: pairs)
+        for q in 0..<pairs {
+            precondition(!detached[q], "ixgbe: queue pair \(q) is already detached")
+            detached[q] = true
+            let bit: UInt32 = 1 << UInt32(q & 15)
+            set.put(IntelQueuePair(index: q, rx: queues.rx + q, tx: queues.tx + q, registers: controller.registers,
+                                   rxTail: IXGBE.RDT(q), txTail: IXGBE.TDT(q),
+                                   interrupt: IntelQueueInterrupt(clearCause: IXGBE.EICR, unmask: IXGBE.EIMS, mask: IXGBE.EIMC, bits: bit),
+                                   counters: counterSlots.slot(q)))
+        }
+        defer {
+            // The handle is a view of the device's rings: giving it back is dropping it.
+            for q in 0..<pairs where set.contains(q) {
+                _ = set.take(q)
+                detached[q] = false
+            }
+        }
+        try user.use(device: &self, queues: &set)
+    }
+
+    /// What queue pair `index` carried while detached, read from its counter slot.
+    public func queueStatistics(_ index: Int) -> DeviceStatistics { counterSlots.read(index) }
 
     // MARK: Interrupts
 
@@ -206,10 +253,22 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
         stopAndRelease()
     }
 
+    /// A pair still detached may be in use on another thread: the rings and pools are then
+    /// left allocated (a leak, never a use after free); the reset has stopped their DMA.
     private func stopAndRelease() {
         controller.stop()
         try? function.disableDMA()
-        queues.release(allocator: allocator)
+        if !anyDetached { queues.release(allocator: allocator) }
+    }
+
+    private var anyDetached: Bool { (0..<max(rxQueueCount, txQueueCount)).contains { detached[$0] } }
+
+    /// The bookkeeping outlives `shutdown()` and goes with the device, unless a pair is still
+    /// detached: its handle points into the counter slots.
+    private func releaseBookkeeping() {
+        guard !anyDetached else { return }
+        detached.deallocate()
+        counterSlots.deallocate()
     }
 }
 

@@ -142,6 +142,25 @@ public enum IXGBE {
     /// Broadcast Accept Mode (bit 10).
     public static let FCTRL_BAM: UInt32 = 0x0000_0400
 
+    /// Receive Checksum Control (§8.2.3.7.5). PCSD (bit 13): the write-back carries the RSS
+    /// hash instead of the fragment checksum, as Linux sets it whenever RSS is on.
+    public static let RXCSUM = 0x05000
+    public static let RXCSUM_PCSD: UInt32 = 0x0000_2000
+    /// Multiple Receive Queues Command (§8.2.3.7.12): MRQE in bits 3:0 (0001b: RSS only),
+    /// and the fields RSS hashes in bits 31:16.
+    public static let MRQC = 0x05818
+    public static let MRQC_RSSEN: UInt32 = 0x0000_0001
+    public static let MRQC_RSS_FIELD_IPV4_TCP: UInt32 = 0x0001_0000
+    public static let MRQC_RSS_FIELD_IPV4: UInt32 = 0x0002_0000
+    public static let MRQC_RSS_FIELD_IPV4_UDP: UInt32 = 0x0040_0000
+    /// RSS Random Key (§8.2.3.7.14): 10 registers, key byte 4n in bits 7:0 of RSSRK[n].
+    @inlinable public static func RSSRK(_ n: Int) -> Int { 0x05C80 + 4 * n }
+    public static let RSSRK_COUNT = 10
+    /// Redirection Table (§8.2.3.7.13): 32 registers of four 8-bit entries; the 128 entries
+    /// are indexed by the hash's 7 low bits and give the queue in bits 3:0.
+    @inlinable public static func RETA(_ n: Int) -> Int { 0x05C00 + 4 * n }
+    public static let RETA_ENTRIES = 128
+
     /// Receive Address Low/High (§8.2.3.7.9, 8.2.3.7.10): the 82599's own table at 0xA200.
     @inlinable public static func RAL(_ n: Int) -> Int { 0x0A200 + 8 * n }
     @inlinable public static func RAH(_ n: Int) -> Int { 0x0A204 + 8 * n }

@@ -19,6 +19,7 @@ import Glibc
 ///
 ///   queue thread                                control thread
 ///   1. probe := queue.receiveProbe()           a. wait on /dev/uioN, read cause, re-arm INTx
+///      (its address and expected value)
 ///   2. state := armed (seq_cst)                b. for each queue: if state == armed and
 ///   3. enable the queue's interrupt                probe pending and CAS(armed → running):
 ///   4. re-check the ring: work? CAS(armed →         write 1 to its eventfd
@@ -46,9 +47,13 @@ public struct QueueWaker: @unchecked Sendable {
         /// Wake-ups the control thread sent to this queue (written by it only).
         let wakes: Atomic<UInt64>
         let eventFD: CInt
-        /// Where and how to look: the same for every sleep of a queue, written before its
+        /// How to look (width, mask): the same for every sleep of a queue, written before its
         /// first `armed` store and never changed after, so the control thread reads it safely.
         var probe: ReceiveProbe
+        /// Where to look, which may change with every sleep (a descriptor ring's next
+        /// descriptor; virtio's used index stays put): an atomic, stored before `armed` and
+        /// loaded after it, as `expected`.
+        let address: Atomic<UInt>
         /// The value that means "nothing new", which changes with every sleep: an atomic,
         /// stored before `armed` and loaded after it.
         let expected: Atomic<UInt32>
@@ -72,7 +77,8 @@ public struct QueueWaker: @unchecked Sendable {
                 throw UIOError.device("eventfd for queue \(q) failed: \(String(cString: strerror(code))); raise the open-file limit (ulimit -n)")
             }
             (base + q * Self.slotStride).bindMemory(to: Slot.self, capacity: 1)
-                .initialize(to: Slot(state: Atomic(Self.running), wakes: Atomic(0), eventFD: fd, probe: .none, expected: Atomic(0)))
+                .initialize(to: Slot(state: Atomic(Self.running), wakes: Atomic(0), eventFD: fd, probe: .none,
+                                     address: Atomic(0), expected: Atomic(0)))
         }
         self.base = base
         count = queues
@@ -111,10 +117,13 @@ public struct QueueWaker: @unchecked Sendable {
     public func sleep<Q: QueuePair & ~Copyable>(_ queue: inout Q, timeout: Duration) throws -> SleepOutcome {
         let s = slot(queue.index)
         let probe = queue.receiveProbe()
-        if s.pointee.probe.address != probe.address {
-            precondition(s.pointee.probe.address == nil, "queue \(queue.index): its receive probe moved")
+        if s.pointee.probe.address == nil {
             s.pointee.probe = probe
+        } else {
+            precondition(s.pointee.probe.width == probe.width && s.pointee.probe.mask == probe.mask,
+                         "queue \(queue.index): its receive probe changed width or mask")
         }
+        s.pointee.address.store(UInt(bitPattern: probe.address), ordering: .relaxed)
         s.pointee.expected.store(probe.expected, ordering: .relaxed)
         s.pointee.state.store(Self.armed, ordering: .sequentiallyConsistent)
         queue.enableInterrupt()
@@ -176,7 +185,9 @@ public struct QueueWaker: @unchecked Sendable {
         var woken = 0
         for q in 0..<count where mask & (1 << UInt64(q)) != 0 {
             let s = slot(q)
-            guard s.pointee.state.load(ordering: .sequentiallyConsistent) == Self.armed, s.pointee.probe.isPending(expected: s.pointee.expected.load(ordering: .relaxed)),
+            guard s.pointee.state.load(ordering: .sequentiallyConsistent) == Self.armed,
+                  s.pointee.probe.isPending(at: s.pointee.address.load(ordering: .relaxed),
+                                            expected: s.pointee.expected.load(ordering: .relaxed)),
                   s.pointee.state.compareExchange(expected: Self.armed, desired: Self.running, ordering: .sequentiallyConsistent).exchanged
             else { continue }
             var one: UInt64 = 1

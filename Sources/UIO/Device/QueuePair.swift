@@ -105,7 +105,8 @@ public struct QueueSet<Q: QueuePair & ~Copyable>: ~Copyable {
 /// pending when `(load(address) & mask) != expected`, with a `width`-byte volatile load.
 ///
 /// virtio: the used ring's `idx` (16 bits) differs from the index the queue has consumed up to.
-/// A descriptor ring (ixgbe, igb): the next descriptor's DD bit, i.e. mask DD, expected 0.
+/// A descriptor ring (ixgbe, igb): the next descriptor's DD bit, i.e. mask DD, expected 0; its
+/// address moves on as the queue consumes the ring.
 /// The memory is written by the device only, so reading it from any thread is safe.
 public struct ReceiveProbe: @unchecked Sendable, Equatable {
     public let address: UnsafeRawPointer?
@@ -130,6 +131,13 @@ public struct ReceiveProbe: @unchecked Sendable, Equatable {
     /// The test with another expected value (the waker keeps it apart, in an atomic).
     @inlinable public func isPending(expected: UInt32) -> Bool {
         guard let address else { return false }
+        return isPending(at: UInt(bitPattern: address), expected: expected)
+    }
+
+    /// The test at another address too (the waker keeps both apart, in atomics: a descriptor
+    /// ring's probe moves to the next descriptor with every sleep). 0: no address, not pending.
+    @inlinable public func isPending(at address: UInt, expected: UInt32) -> Bool {
+        guard let address = UnsafeRawPointer(bitPattern: address), width != 0 else { return false }
         let value = width == 2 ? UInt32(Volatile.load16(address)) : Volatile.load32(address)
         return value & mask != expected
     }

@@ -26,7 +26,7 @@ extension IxgbeDeviceState {
     mutating func deliverRX() -> Int {
         let pending = rxPending
         rxPending.removeAll()
-        for (frame, queue) in pending { receive(frame, queue: queue) }
+        for (frame, queue) in pending { receive(frame, queue: queue ?? rssQueue(for: frame).queue) }
         return pending.count
     }
 

@@ -126,7 +126,8 @@ struct IxgbeDeviceState {
     /// Set by a fatal fault: no more DMA until a reset.
     var broken = false
 
-    var rxPending: [(frame: [UInt8], queue: Int)] = []
+    /// Frames from the wire; queue nil: RSS picks it on delivery (`rssQueue`).
+    var rxPending: [(frame: [UInt8], queue: Int?)] = []
     var transmitted: [[UInt8]] = []
     var counters = IxgbeModel.Counters()
     var faults: [IxgbeFault] = []

@@ -135,13 +135,22 @@ public final class IxgbeModel: SimulatedDeviceModel, WirePort {
 
     // MARK: The wire and the device's work (the test's side)
 
-    /// A frame arrives from the wire (without FCS). It is filtered and delivered to RX queue 0,
-    /// or dropped, at the next `step()` or `deliverRX()`.
-    public func inject(frame: [UInt8]) { inject(frame: frame, queue: 0) }
+    /// A frame arrives from the wire (without FCS). It is filtered and delivered, or dropped,
+    /// at the next `step()` or `deliverRX()`: to the RX queue RSS picks when MRQC enables it
+    /// (`rssQueue(for:)`), else to queue 0.
+    public func inject(frame: [UInt8]) {
+        state.withLock { $0.rxPending.append((frame, nil)) }
+    }
 
-    /// The same, for RX queue `queue`: the choice RSS or a flow filter would make.
+    /// The same, forced to RX queue `queue`: the choice a flow filter would make.
     public func inject(frame: [UInt8], queue: Int) {
         state.withLock { $0.rxPending.append((frame, queue)) }
+    }
+
+    /// The RX queue the device's RSS set-up (MRQC, RSSRK, RETA as programmed) picks for
+    /// `frame`, and the Toeplitz hash it computed (0 when RSS does not hash the frame).
+    public func rssQueue(for frame: [UInt8]) -> (queue: Int, hash: UInt32) {
+        state.withLock { $0.rssQueue(for: frame) }
     }
 
     /// Does all pending device work: auto-negotiation and held interrupts, then TX, then RX.

@@ -120,6 +120,18 @@ public enum IxgbeModelLayout {
     public static let FCTRL_MPE: UInt32 = 1 << 8
     public static let FCTRL_UPE: UInt32 = 1 << 9
     public static let FCTRL_BAM: UInt32 = 1 << 10
+    /// Multiple Receive Queues Command (§8.2.3.7.12): MRQE (bits 3:0) 0001b is RSS; bits
+    /// 16 (TCP/IPv4), 17 (IPv4) and 22 (UDP/IPv4) say what RSS hashes.
+    public static let MRQC = 0x05818
+    public static let MRQC_MRQE_MASK: UInt32 = 0xF
+    public static let MRQC_MRQE_RSS: UInt32 = 0x1
+    public static let MRQC_TCPIPV4: UInt32 = 1 << 16
+    public static let MRQC_IPV4: UInt32 = 1 << 17
+    public static let MRQC_UDPIPV4: UInt32 = 1 << 22
+    /// RSS Random Key, 40 bytes in 10 registers, byte 0 in RSSRK[0] bits 7:0 (§8.2.3.7.14).
+    public static func RSSRK(_ n: Int) -> Int { 0x05C80 + 4 * n }
+    /// Redirection Table, 128 byte entries in 32 registers; queue in bits 3:0 (§8.2.3.7.13).
+    public static func RETA(_ n: Int) -> Int { 0x05C00 + 4 * n }
     /// The receive address table, 128 entries (§8.2.3.7.9–10).
     public static func RAL(_ n: Int) -> Int { 0x0A200 + 8 * n }
     public static func RAH(_ n: Int) -> Int { 0x0A204 + 8 * n }

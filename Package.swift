@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PacketProcessing", targets: ["PacketProcessing"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .library(name: "UIOService", targets: ["UIOService"]),
+        .library(name: "UIODevices", targets: ["UIODevices"]),
         .executable(name: "uioctl", targets: ["uioctl"]),
         .executable(name: "echo-server", targets: ["echo-server"]),
         .executable(name: "forwarder", targets: ["forwarder"]),
@@ -63,6 +64,9 @@ let package = Package(
                 "UIO", "Scheduler",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // Opening the device at a PCI address with the driver its PCI ID needs, through UIO or
+        // VFIO: what every application (and example) starts with.
+        .target(name: "UIODevices", dependencies: ["UIO", "VFIO", "VirtioNet", "Ixgbe", "Igb"]),
         .executableTarget(
             name: "uioctl",
             dependencies: [
@@ -72,28 +76,28 @@ let package = Package(
         .target(
             name: "ExampleSupport",
             dependencies: [
-                "UIO", "VFIO", "VirtioNet", "Ixgbe", "Igb",
+                "UIO", "VFIO", "UIODevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/Support"),
         .executableTarget(
             name: "echo-server",
             dependencies: [
-                "UIO", "PacketProcessing", "Scheduler", "ExampleSupport",
+                "UIO", "PacketProcessing", "Scheduler", "ExampleSupport", "UIODevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/echo-server"),
         .executableTarget(
             name: "forwarder",
             dependencies: [
-                "UIO", "PacketProcessing", "Scheduler", "ExampleSupport",
+                "UIO", "PacketProcessing", "Scheduler", "ExampleSupport", "UIODevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/forwarder"),
         .executableTarget(
             name: "pktgen",
             dependencies: [
-                "UIO", "Scheduler", "ExampleSupport",
+                "UIO", "Scheduler", "ExampleSupport", "UIODevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/pktgen"),
@@ -103,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "forward-bench", dependencies: ["UIO", "VirtioNet", "Ixgbe", "UIOSimulator"],
             path: "Benchmarks/forward-bench"),
-        .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup", "VFIO"]),
+        .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup", "VFIO", "UIODevices"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),
@@ -117,6 +121,7 @@ let package = Package(
             ]),
         // PacketLoop on simulated NICs: thresholds, the arm/sleep race, timeouts, link changes.
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe"]),
+        .testTarget(name: "UIODevicesTests", dependencies: ["UIODevices", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe"]),
         .testTarget(name: "IgbTests", dependencies: ["Igb", "IntelNIC", "UIO", "UIOSimulator"]),
     ],
     swiftLanguageModes: [.v6]

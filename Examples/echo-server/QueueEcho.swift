@@ -1,4 +1,5 @@
 import ExampleSupport
+import UIODevices
 import PacketProcessing
 import Scheduler
 import Synchronization

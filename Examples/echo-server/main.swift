@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExampleSupport
+import UIODevices
 import PacketProcessing
 import Scheduler
 import UIO

@@ -1,4 +1,5 @@
 import ExampleSupport
+import UIODevices
 import Scheduler
 import UIO
 

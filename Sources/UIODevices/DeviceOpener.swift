@@ -13,11 +13,25 @@ public protocol DeviceUser: ~Copyable {
     mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws
 }
 
-/// Code that runs with two opened devices (the forwarder).
+/// Code that runs with two opened devices (a forwarder).
 public protocol DevicePairUser {
     mutating func use<A: NetworkDevice & ~Copyable, B: NetworkDevice & ~Copyable>(_ a: inout A, _ b: inout B) throws
 }
 
+/// Opens "the device at this PCI address" with the driver its PCI ID needs (virtio-net, ixgbe,
+/// igb; see `DriverRegistry`) through the kernel route it is bound to (UIO or VFIO), and hands
+/// it to a generic user. An application never names a driver type: it writes a `DeviceUser`
+/// and every driver call in it is specialised for each driver.
+///
+/// ```swift
+/// struct Count: DeviceUser {
+///     mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
+///         print(device.driverName, device.link)
+///     }
+/// }
+/// var user = Count()
+/// try DeviceOpener.with("0000:00:04.0", &user)
+/// ```
 public enum DeviceOpener {
     /// Opens the device at `address` through `backend` (by default whichever kernel route it
     /// is bound to: vfio-pci or a UIO driver), picks its driver from the PCI ID, and runs
@@ -36,15 +50,18 @@ public enum DeviceOpener {
 
     /// MSI-X for modern virtio-net, the one driver that programs vectors (config, and one per
     /// RX queue); INTx for the others, or when SWIFT_UIO_VFIO_INTERRUPTS=intx asks for it.
-    static func vfioInterrupts(for address: PCIAddress, queues: Int = 1) throws -> VFIOInterruptLine.Mode {
-        if let forced = getenv("SWIFT_UIO_VFIO_INTERRUPTS").map({ String(cString: $0) }) {
+    static func vfioInterrupts(
+        for address: PCIAddress, queues: Int = 1, sysfs: Sysfs = .live,
+        forced: String? = getenv("SWIFT_UIO_VFIO_INTERRUPTS").map { String(cString: $0) }
+    ) throws -> VFIOInterruptLine.Mode {
+        if let forced {
             switch forced {
             case "intx": return .intx
             case "msix": return .msix(vectors: 1 + queues)
             default: throw UIOError.device("SWIFT_UIO_VFIO_INTERRUPTS='\(forced)': use intx or msix")
             }
         }
-        let info = try PCIDeviceInfo(address: address)
+        let info = try PCIDeviceInfo(address: address, sysfs: sysfs)
         return info.vendorID == DriverRegistry.virtioVendor && info.deviceID == 0x1041 ? .msix(vectors: 1 + queues) : .intx
     }
 

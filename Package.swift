@@ -56,7 +56,9 @@ let package = Package(
         .target(name: "Ixgbe", dependencies: ["UIO", "IntelNIC"]),
         .target(name: "Igb", dependencies: ["UIO", "IntelNIC"]),
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
-        .target(name: "Scheduler", dependencies: ["UIO", "CUIOShim"]),
+        .target(
+            name: "Scheduler",
+            dependencies: ["UIO", "CUIOShim", .product(name: "Logging", package: "swift-log")]),
         // A PacketLoop as a swift-service-lifecycle Service (SIGTERM stops it, device reset).
         .target(
             name: "UIOService",
@@ -66,7 +68,12 @@ let package = Package(
             ]),
         // Opening the device at a PCI address with the driver its PCI ID needs, through UIO or
         // VFIO: what every application (and example) starts with.
-        .target(name: "UIODevices", dependencies: ["UIO", "VFIO", "VirtioNet", "Ixgbe", "Igb"]),
+        .target(
+            name: "UIODevices",
+            dependencies: [
+                "UIO", "VFIO", "VirtioNet", "Ixgbe", "Igb", "Scheduler",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "uioctl",
             dependencies: [
@@ -76,8 +83,9 @@ let package = Package(
         .target(
             name: "ExampleSupport",
             dependencies: [
-                "UIO", "VFIO", "UIODevices",
+                "UIO", "VFIO", "UIODevices", "Scheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/Support"),
         .executableTarget(
@@ -85,6 +93,7 @@ let package = Package(
             dependencies: [
                 "UIO", "PacketProcessing", "Scheduler", "ExampleSupport", "UIODevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/echo-server"),
         .executableTarget(
@@ -92,6 +101,7 @@ let package = Package(
             dependencies: [
                 "UIO", "PacketProcessing", "Scheduler", "ExampleSupport", "UIODevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/forwarder"),
         .executableTarget(
@@ -99,6 +109,7 @@ let package = Package(
             dependencies: [
                 "UIO", "Scheduler", "ExampleSupport", "UIODevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/pktgen"),
         // The VM test's IOMMU probe (Tests/VM/test_vfio.py): a receive descriptor aimed outside every mapping.
@@ -120,8 +131,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // PacketLoop on simulated NICs: thresholds, the arm/sleep race, timeouts, link changes.
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe"]),
-        .testTarget(name: "UIODevicesTests", dependencies: ["UIODevices", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe"]),
+        .testTarget(
+            name: "SchedulerTests",
+            dependencies: ["Scheduler", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "UIODevicesTests",
+            dependencies: ["UIODevices", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe", "Scheduler", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "IgbTests", dependencies: ["Igb", "IntelNIC", "UIO", "UIOSimulator"]),
     ],
     swiftLanguageModes: [.v6]

@@ -43,7 +43,8 @@ struct QueueRunner: QueueSetUser {
         let statsInterval = options.statsInterval, mac = mac, ip = ip
         control = try QueueThreads.run(device: &device, queues: &queues, waker: waker, cores: cores,
                                        interruptTimeout: .milliseconds(250),
-                                       onLinkChange: { device in Console.line("echo-server: link \(device.link)") }) { queue, context in
+                                       onLinkChange: { device in Console.line("echo-server: link \(device.link)") },
+                                       logger: ExampleLogging.logger("echo-server", device: options.pciAddress)) { queue, context in
             var handler = QueueEchoHandler(responder: EchoResponder(mac: mac, ip: ip), statsInterval: statsInterval)
             var loop = PacketLoop(policy: policy, tickInterval: .seconds(max(1, statsInterval)))
             try loop.run(queue: &queue, handler: &handler, waker: context.waker) { context.shouldStop }

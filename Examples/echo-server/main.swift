@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import ExampleSupport
 import UIODevices
 import PacketProcessing
@@ -41,6 +42,9 @@ struct EchoServer: ParsableCommand {
     @Option(help: "Kernel route to the NIC: auto (whatever it is bound to), uio or vfio.")
     var backend: Backend = .auto
 
+    @Option(help: "Log level (to stderr): trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
     func validate() throws {
         guard IPv4Address(parsing: ip) != nil else { throw ValidationError("--ip '\(ip)' is not an IPv4 address such as 192.0.2.2/24") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
@@ -51,15 +55,16 @@ struct EchoServer: ParsableCommand {
     }
 
     func run() throws {
+        let logger = ExampleLogging.bootstrap("echo-server", level: logLevel)
         try reportingErrors {
             let cores = try parseCores(cores)
             if queues > 1 || !cores.isEmpty {
                 var server = MultiQueueServer(options: self, cores: cores)
-                try DeviceOpener.with(pciAddress, queues: queues, backend: backend, &server)
+                try DeviceOpener.with(pciAddress, queues: queues, backend: backend, logger: logger, &server)
                 return
             }
             var server = Server(options: self, pcap: try pcap.map { try PcapWriter(path: $0) })
-            try DeviceOpener.with(pciAddress, backend: backend, &server)
+            try DeviceOpener.with(pciAddress, backend: backend, logger: logger, &server)
         }
     }
 }
@@ -74,7 +79,8 @@ struct Server: DeviceUser, ~Copyable {
         var handler = EchoHandler(responder: EchoResponder(mac: device.macAddress, ip: address),
                                   statsInterval: options.statsInterval, pcap: pcap.take())
         let policy = SchedulerPolicy(mode: options.mode, emptyPollsBeforeSleep: options.idlePolls, batchSize: options.batch)
-        var loop = PacketLoop(policy: policy, tickInterval: .seconds(max(1, options.statsInterval)))
+        var loop = PacketLoop(policy: policy, tickInterval: .seconds(max(1, options.statsInterval)),
+                              logger: ExampleLogging.logger("echo-server", device: options.pciAddress))
         StopSignal.installHandlers()
         Console.line("echo-server: \(device.driverName) \(options.pciAddress) mac \(device.macAddress) ip \(address) link \(device.link) mode \(options.mode.rawValue): ready")
         try loop.run(device: &device, handler: &handler)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import ExampleSupport
 import UIODevices
 import PacketProcessing
@@ -35,6 +36,9 @@ struct Forwarder: ParsableCommand {
     @Option(help: "Kernel route to the NICs: auto (whatever each is bound to), uio or vfio.")
     var backend: Backend = .auto
 
+    @Option(help: "Log level (to stderr): trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
     func validate() throws {
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
         guard seconds >= 0 else { throw ValidationError("--seconds must be 0 or more") }
@@ -43,6 +47,7 @@ struct Forwarder: ParsableCommand {
     }
 
     func run() throws {
+        let logger = ExampleLogging.bootstrap("forwarder", level: logLevel)
         try reportingErrors {
             let cores = try parseCores(cores)
             if queues > 1 || !cores.isEmpty {
@@ -51,11 +56,11 @@ struct Forwarder: ParsableCommand {
                 }
                 StopSignal.installHandlers()
                 var forwarding = MultiQueueForwarding(options: self, cores: cores)
-                try DeviceOpener.with(pciA, queues: queues, backend: backend, &forwarding)
+                try DeviceOpener.with(pciA, queues: queues, backend: backend, logger: logger, &forwarding)
                 return
             }
             var forwarding = Forwarding(options: self, pcapPath: pcap)
-            try DeviceOpener.with(pciA, pciB, backend: backend, &forwarding)
+            try DeviceOpener.with(pciA, pciB, backend: backend, logger: logger, &forwarding)
         }
     }
 }

@@ -15,7 +15,7 @@ struct MultiQueueGenerator: MultiQueueDeviceUser {
         var runner = SenderRunner(template: UDPFrameTemplate(size: options.size, source: device.macAddress,
                                                              destination: MACAddress(parsing: options.dstMac)!,
                                                              sourceIP: parseIPv4(options.srcIp)!, destinationIP: parseIPv4(options.dstIp)!),
-                                  size: options.size, batch: options.batch, rate: options.rate, seconds: options.seconds, cores: cores)
+                                  size: options.size, batch: options.batch, rate: options.rate, seconds: options.seconds, cores: cores, address: options.pciAddress)
         let clock = ContinuousClock()
         let start = clock.now
         try device.withDetachedQueues(&runner)
@@ -32,13 +32,15 @@ struct SenderRunner: QueueSetUser {
     let size: Int, batch: Int, rate: Int
     let seconds: Double
     let cores: [Int]
+    let address: String
 
     mutating func use<D: MultiQueueDevice & ~Copyable, Q: QueuePair & ~Copyable>(device: inout D, queues: inout QueueSet<Q>) throws {
         let waker = try QueueWaker(queues: queues.count)
         defer { waker.destroy() }
         let template = template, size = size, batchSize = batch, seconds = seconds
         let rate = rate / queues.count
-        _ = try QueueThreads.run(device: &device, queues: &queues, waker: waker, cores: cores) { queue, context in
+        _ = try QueueThreads.run(device: &device, queues: &queues, waker: waker, cores: cores,
+                                 logger: ExampleLogging.logger("pktgen", device: address)) { queue, context in
             let pool = try Mempool(count: 2048, allocator: HugepageAllocator())
             defer { pool.destroy(using: HugepageAllocator()) }
             var fill = PacketBatch(capacity: pool.capacity)

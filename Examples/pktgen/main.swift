@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import ExampleSupport
 import UIODevices
 import Scheduler
@@ -44,6 +45,9 @@ struct PacketGenerator: ParsableCommand {
     @Option(help: "Kernel route to the NIC: auto (whatever it is bound to), uio or vfio.")
     var backend: Backend = .auto
 
+    @Option(help: "Log level (to stderr): trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
     func validate() throws {
         guard (60...1514).contains(size) else { throw ValidationError("--size must be between 60 and 1514") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
@@ -56,15 +60,16 @@ struct PacketGenerator: ParsableCommand {
     }
 
     func run() throws {
+        let logger = ExampleLogging.bootstrap("pktgen", level: logLevel)
         try reportingErrors {
             let cores = try parseCores(cores)
             if queues > 1 || !cores.isEmpty {
                 var generator = MultiQueueGenerator(options: self, cores: cores)
-                try DeviceOpener.with(pciAddress, queues: queues, backend: backend, &generator)
+                try DeviceOpener.with(pciAddress, queues: queues, backend: backend, logger: logger, &generator)
                 return
             }
             var generator = Generator(options: self)
-            try DeviceOpener.with(pciAddress, backend: backend, &generator)
+            try DeviceOpener.with(pciAddress, backend: backend, logger: logger, &generator)
         }
     }
 }

@@ -1,4 +1,6 @@
 import Ixgbe
+import Logging
+import Scheduler
 import UIO
 import VFIO
 import VirtioNet
@@ -14,16 +16,23 @@ extension DeviceOpener {
     /// yet. Through VFIO a modern virtio-net gets one MSI-X vector per RX queue (and one for
     /// configuration changes).
     public static func with<U: MultiQueueDeviceUser & ~Copyable>(
-        _ address: String, queues: Int, backend: Backend = .auto, _ user: inout U
+        _ address: String, queues: Int, backend: Backend = .auto, logger: Logger = .silent, _ user: inout U
     ) throws {
         let pci = try PCIAddress(parsing: address)
-        switch try backend.resolve(for: pci) {
-        case .uio, .auto:  // resolve(for:) never answers .auto
-            try runMultiQueue(UIOPCIDevice(address: pci), allocator: HugepageAllocator(), queues: queues, &user)
-        case .vfio:
-            let function = try VFIOPCIDevice(address: pci, interrupts: try vfioInterrupts(for: pci, queues: queues))
-            let allocator = function.dmaAllocator
-            try runMultiQueue(function, allocator: allocator, queues: queues, &user)
+        let logger = logger.forDevice(address: pci, driver: nil)
+        let route = try resolving(backend, for: pci, logger: logger)
+        try withUnsafeMutablePointer(to: &user) { user in
+            var logged = LoggedMultiQueueUser(user: user, logger: logger, backend: route)
+            try opened(pci, logger: logger) {
+                switch route {
+                case .uio, .auto:  // resolve(for:) never answers .auto
+                    try runMultiQueue(UIOPCIDevice(address: pci), allocator: HugepageAllocator(), queues: queues, &logged)
+                case .vfio:
+                    let function = try VFIOPCIDevice(address: pci, interrupts: try vfioInterrupts(for: pci, queues: queues))
+                    let allocator = function.dmaAllocator
+                    try runMultiQueue(function, allocator: allocator, queues: queues, &logged)
+                }
+            }
         }
     }
 

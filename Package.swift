@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Prometheus text format for the examples' --metrics-file; not a dependency of any library.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // `swift package generate-documentation` (scripts/docs); adds no code to any target.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
@@ -58,7 +61,11 @@ let package = Package(
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
         .target(
             name: "Scheduler",
-            dependencies: ["UIO", "CUIOShim", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "UIO", "CUIOShim",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]),
         // A PacketLoop as a swift-service-lifecycle Service (SIGTERM stops it, device reset).
         .target(
             name: "UIOService",
@@ -86,6 +93,8 @@ let package = Package(
                 "UIO", "VFIO", "UIODevices", "Scheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Examples/Support"),
         .executableTarget(
@@ -133,10 +142,18 @@ let package = Package(
         // PacketLoop on simulated NICs: thresholds, the arm/sleep race, timeouts, link changes.
         .testTarget(
             name: "SchedulerTests",
-            dependencies: ["Scheduler", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "Scheduler", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]),
         .testTarget(
             name: "UIODevicesTests",
             dependencies: ["UIODevices", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe", "Scheduler", .product(name: "Logging", package: "swift-log")]),
+        // The examples' Prometheus file, checked by promtool.
+        .testTarget(
+            name: "ExampleSupportTests",
+            dependencies: ["ExampleSupport", "Scheduler", "UIO", "UIOSimulator", "VirtioNet"]),
         .testTarget(name: "IgbTests", dependencies: ["Igb", "IntelNIC", "UIO", "UIOSimulator"]),
     ],
     swiftLanguageModes: [.v6]

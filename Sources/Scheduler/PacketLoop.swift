@@ -25,11 +25,15 @@ public struct PacketLoop {
     /// Where the loop reports link changes and interrupt anomalies (never per packet). The
     /// driver's name is added as metadata; give it the PCI address (`Logger.forDevice`).
     public var logger: Logger
+    /// Updated at every tick, before the handler's `tick`, and once more when the loop stops.
+    public var metrics: DeviceMetrics?
 
-    public init(policy: SchedulerPolicy = .init(), tickInterval: Duration = .seconds(1), logger: Logger = .silent) {
+    public init(policy: SchedulerPolicy = .init(), tickInterval: Duration = .seconds(1), logger: Logger = .silent,
+                metrics: DeviceMetrics? = nil) {
         self.policy = policy
         self.tickInterval = tickInterval
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// Runs until `StopSignal.request()` (or a signal) or `until` returns true.
@@ -48,6 +52,7 @@ public struct PacketLoop {
             "mode": "\(policy.mode.rawValue)", "batch": "\(policy.batchSize)", "rx-queues": "\(device.rxQueueCount)"])
         defer {
             statistics.totalTime = clock.now - start
+            metrics?.record(device: &device, loop: statistics)
             logger.debug("packet loop stopped", metadata: ["statistics": "\(statistics.summary)"])
         }
 
@@ -86,6 +91,7 @@ public struct PacketLoop {
                 // interrupt, so a link change would go unseen: once a tick, take one that is
                 // already pending, without blocking (poll(2) with timeout 0 on /dev/uioN).
                 if try takePendingInterrupt(device: &device) { handler.linkChanged(device: &device) }
+                metrics?.record(device: &device, loop: statistics)
                 handler.tick(device: &device)
                 nextTick = clock.now + tickInterval
             }

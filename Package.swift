@@ -125,7 +125,11 @@ let package = Package(
         .executableTarget(
             name: "vfio-stray-dma", dependencies: ["UIO", "VFIO", "VirtioNet"], path: "Tests/VM/StrayDMA"),
         .executableTarget(
-            name: "forward-bench", dependencies: ["UIO", "VirtioNet", "Ixgbe", "UIOSimulator"],
+            name: "forward-bench",
+            dependencies: [
+                "UIO", "VirtioNet", "Ixgbe", "UIOSimulator", "Scheduler", "ExampleSupport",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             path: "Benchmarks/forward-bench"),
         .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup", "VFIO", "UIODevices"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PacketProcessing", targets: ["PacketProcessing"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .library(name: "UIOService", targets: ["UIOService"]),
+        .library(name: "UIODevices", targets: ["UIODevices"]),
         .executable(name: "uioctl", targets: ["uioctl"]),
         .executable(name: "echo-server", targets: ["echo-server"]),
         .executable(name: "forwarder", targets: ["forwarder"]),
@@ -25,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Prometheus text format for the examples' --metrics-file; not a dependency of any library.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // `swift package generate-documentation` (scripts/docs); adds no code to any target.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
@@ -55,13 +59,27 @@ let package = Package(
         .target(name: "Ixgbe", dependencies: ["UIO", "IntelNIC"]),
         .target(name: "Igb", dependencies: ["UIO", "IntelNIC"]),
         .target(name: "PacketProcessing", dependencies: ["UIO"]),
-        .target(name: "Scheduler", dependencies: ["UIO", "CUIOShim"]),
+        .target(
+            name: "Scheduler",
+            dependencies: [
+                "UIO", "CUIOShim",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]),
         // A PacketLoop as a swift-service-lifecycle Service (SIGTERM stops it, device reset).
         .target(
             name: "UIOService",
             dependencies: [
                 "UIO", "Scheduler",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        // Opening the device at a PCI address with the driver its PCI ID needs, through UIO or
+        // VFIO: what every application (and example) starts with.
+        .target(
+            name: "UIODevices",
+            dependencies: [
+                "UIO", "VFIO", "VirtioNet", "Ixgbe", "Igb", "Scheduler",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "uioctl",
@@ -72,38 +90,48 @@ let package = Package(
         .target(
             name: "ExampleSupport",
             dependencies: [
-                "UIO", "VFIO", "VirtioNet", "Ixgbe", "Igb",
+                "UIO", "VFIO", "UIODevices", "Scheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Examples/Support"),
         .executableTarget(
             name: "echo-server",
             dependencies: [
-                "UIO", "PacketProcessing", "Scheduler", "ExampleSupport",
+                "UIO", "PacketProcessing", "Scheduler", "ExampleSupport", "UIODevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/echo-server"),
         .executableTarget(
             name: "forwarder",
             dependencies: [
-                "UIO", "PacketProcessing", "Scheduler", "ExampleSupport",
+                "UIO", "PacketProcessing", "Scheduler", "ExampleSupport", "UIODevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/forwarder"),
         .executableTarget(
             name: "pktgen",
             dependencies: [
-                "UIO", "Scheduler", "ExampleSupport",
+                "UIO", "Scheduler", "ExampleSupport", "UIODevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/pktgen"),
         // The VM test's IOMMU probe (Tests/VM/test_vfio.py): a receive descriptor aimed outside every mapping.
         .executableTarget(
             name: "vfio-stray-dma", dependencies: ["UIO", "VFIO", "VirtioNet"], path: "Tests/VM/StrayDMA"),
         .executableTarget(
-            name: "forward-bench", dependencies: ["UIO", "VirtioNet", "Ixgbe", "UIOSimulator"],
+            name: "forward-bench",
+            dependencies: [
+                "UIO", "VirtioNet", "Ixgbe", "UIOSimulator", "Scheduler", "ExampleSupport",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             path: "Benchmarks/forward-bench"),
-        .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup", "VFIO"]),
+        .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup", "VFIO", "UIODevices"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),
@@ -116,7 +144,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // PacketLoop on simulated NICs: thresholds, the arm/sleep race, timeouts, link changes.
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe"]),
+        .testTarget(
+            name: "SchedulerTests",
+            dependencies: [
+                "Scheduler", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]),
+        .testTarget(
+            name: "UIODevicesTests",
+            dependencies: ["UIODevices", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe", "Scheduler", .product(name: "Logging", package: "swift-log")]),
+        // The examples' Prometheus file, checked by promtool.
+        .testTarget(
+            name: "ExampleSupportTests",
+            dependencies: ["ExampleSupport", "Scheduler", "UIO", "UIOSimulator", "VirtioNet"]),
         .testTarget(name: "IgbTests", dependencies: ["Igb", "IntelNIC", "UIO", "UIOSimulator"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,8 @@
+import ExampleSupport
 import Glibc
 import Ixgbe
+import Prometheus
+import Scheduler
 import UIO
 import UIOSimulator
 import VirtioNet
@@ -7,7 +10,12 @@ import VirtioNet
 /// Forwarding between two simulated NICs at batch 32, for counting the driver's instructions
 /// per packet with callgrind (`Benchmarks/vm_bench.py`). Only `forwardBatch` is measured: the
 /// models' DMA work happens in `step()`, outside it.
-/// Usage: forward-bench [BATCH [ROUNDS [virtio|ixgbe]]]
+/// Usage: forward-bench [BATCH [ROUNDS [virtio|ixgbe|virtio-loop|virtio-loop-metrics]]]
+///
+/// `virtio-loop` runs the same forwarding as a `BatchHandler` under `PacketLoop` (poll mode);
+/// `virtio-loop-metrics` adds `DeviceMetrics` to the loop, recorded into a Prometheus registry
+/// at every tick (1 s, the examples' default). Measured: `loopForward` less `stepModels` (the
+/// models' DMA work, which the loop's `until` runs between polls).
 typealias VirtioDevice = VirtioNetDevice<SimulatedPCIFunction<VirtioNetModel>, SimulatedDMA>
 typealias IxgbeNIC = IxgbeDevice<SimulatedPCIFunction<IxgbeModel>, SimulatedDMA>
 
@@ -49,6 +57,33 @@ func frame(to mac: MACAddress) -> [UInt8] {
     mac.array + [0x52, 0x54, 0, 0, 0, 9, 0x88, 0xb5] + [UInt8](repeating: 0xab, count: 46)
 }
 
+/// Forwards each batch the loop receives from A out of B, touching each frame.
+struct LoopForward: BatchHandler {
+    let to: UnsafeMutablePointer<VirtioDevice>
+    var forwarded = 0
+    mutating func handle<D: NetworkDevice & ~Copyable>(_ batch: inout PacketBatch, queue: Int, device: inout D) {
+        touch(&batch, batch.count)
+        forwarded += to.pointee.transmit(queue: 0, from: &batch)
+    }
+}
+
+@inline(never)
+func loopForward(_ loop: inout PacketLoop, from a: inout VirtioDevice, handler: inout LoopForward, step: () -> Bool) throws {
+    try loop.run(device: &a, handler: &handler, until: step)
+}
+
+/// B's side of the wire drained, then A's next batch arrives; true once `rounds` are done.
+@inline(never)
+func stepModels(_ a: VirtioNetModel, _ b: VirtioNetModel, _ frame: [UInt8], _ round: inout Int) -> Bool {
+    _ = b.step()
+    _ = b.takeTransmitted()
+    if round == rounds { return true }
+    for _ in 0..<batchSize { a.inject(frame: frame) }
+    _ = a.step()
+    round += 1
+    return false
+}
+
 let dma = SimulatedDMA()
 var batch = PacketBatch(capacity: batchSize)
 var forwarded = 0
@@ -86,8 +121,31 @@ case "ixgbe":
         _ = modelB.step()
         _ = modelB.takeTransmitted()
     }
+case "virtio-loop", "virtio-loop-metrics":
+    func makeModel(_ mac: UInt8) -> VirtioNetModel {
+        VirtioNetModel(.init(layout: .legacy, mac: MACAddress(0x52, 0x54, 0, 0, 0, mac), txPolling: true), dma: dma)
+    }
+    let modelA = makeModel(1), modelB = makeModel(2)
+    var a = try VirtioDevice(function: modelA.makePCIFunction(), allocator: dma)
+    var b = try VirtioDevice(function: modelB.makePCIFunction(), allocator: dma)
+    let f = frame(to: MACAddress(0x52, 0x54, 0, 0, 0, 1))
+    let registry = PrometheusCollectorRegistry()
+    let metrics = driver == "virtio-loop-metrics"
+        ? DeviceMetrics(address: "0000:00:04.0", driver: a.driverName, factory: DescribedPrometheusFactory(registry: registry)) : nil
+    var loop = PacketLoop(policy: SchedulerPolicy(mode: .poll, batchSize: batchSize), tickInterval: .seconds(1), metrics: metrics)
+    var round = 0
+    try withUnsafeMutablePointer(to: &b) { b in
+        var handler = LoopForward(to: b)
+        try loopForward(&loop, from: &a, handler: &handler) { stepModels(modelA, modelB, f, &round) }
+        forwarded = handler.forwarded
+    }
+    if metrics != nil {
+        var text: [UInt8] = []
+        registry.emit(into: &text)
+        print("forward-bench: \(String(decoding: text, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("uio_rx_packets_total") }.joined())")
+    }
 default:
-    print("forward-bench: unknown driver '\(driver)'; use virtio or ixgbe")
+    print("forward-bench: unknown driver '\(driver)'; use virtio, ixgbe, virtio-loop or virtio-loop-metrics")
     exit(64)
 }
 print("forwarded \(forwarded) packets in \(rounds) batches of \(batchSize) (\(driver))")

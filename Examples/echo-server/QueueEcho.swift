@@ -1,4 +1,5 @@
 import ExampleSupport
+import UIODevices
 import PacketProcessing
 import Scheduler
 import Synchronization
@@ -9,11 +10,12 @@ import UIO
 struct MultiQueueServer: MultiQueueDeviceUser {
     let options: EchoServer
     let cores: [Int]
+    let metrics: MetricsExport?
 
     mutating func use<D: MultiQueueDevice & ~Copyable>(_ device: inout D) throws {
         let address = IPv4Address(parsing: options.ip)!
         Console.line("echo-server: \(device.driverName) \(options.pciAddress) mac \(device.macAddress) ip \(address) link \(device.link) mode \(options.mode.rawValue) queues \(device.rxQueueCount)\(cores.isEmpty ? "" : " cores \(cores.map(String.init).joined(separator: ","))"): ready")
-        var runner = QueueRunner(options: options, mac: device.macAddress, ip: address, cores: cores)
+        var runner = QueueRunner(options: options, mac: device.macAddress, ip: address, cores: cores, metrics: metrics)
         StopSignal.installHandlers()
         try device.withDetachedQueues(&runner)
         var total = DeviceStatistics()
@@ -29,6 +31,7 @@ struct QueueRunner: QueueSetUser {
     let mac: MACAddress
     let ip: IPv4Address
     let cores: [Int]
+    let metrics: MetricsExport?
     var control = QueueThreads.ControlStatistics()
 
     mutating func use<D: MultiQueueDevice & ~Copyable, Q: QueuePair & ~Copyable>(device: inout D, queues: inout QueueSet<Q>) throws {
@@ -42,7 +45,11 @@ struct QueueRunner: QueueSetUser {
         let statsInterval = options.statsInterval, mac = mac, ip = ip
         control = try QueueThreads.run(device: &device, queues: &queues, waker: waker, cores: cores,
                                        interruptTimeout: .milliseconds(250),
-                                       onLinkChange: { device in Console.line("echo-server: link \(device.link)") }) { queue, context in
+                                       onLinkChange: { device in Console.line("echo-server: link \(device.link)") },
+                                       logger: ExampleLogging.logger("echo-server", device: options.pciAddress),
+                                       metrics: metrics?.device(options.pciAddress, driver: device.driverName),
+                                       tickInterval: .seconds(max(1, options.statsInterval)),
+                                       onTick: { [metrics] _ in metrics?.write() }) { queue, context in
             var handler = QueueEchoHandler(responder: EchoResponder(mac: mac, ip: ip), statsInterval: statsInterval)
             var loop = PacketLoop(policy: policy, tickInterval: .seconds(max(1, statsInterval)))
             try loop.run(queue: &queue, handler: &handler, waker: context.waker) { context.shouldStop }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Logging
 import ExampleSupport
+import UIODevices
 import PacketProcessing
 import Scheduler
 import UIO
@@ -40,6 +42,12 @@ struct EchoServer: ParsableCommand {
     @Option(help: "Kernel route to the NIC: auto (whatever it is bound to), uio or vfio.")
     var backend: Backend = .auto
 
+    @Option(help: "Log level (to stderr): trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    @Option(help: "Write metrics in Prometheus text format to this file at every stats tick (atomically, for node_exporter's textfile collector).")
+    var metricsFile: String?
+
     func validate() throws {
         guard IPv4Address(parsing: ip) != nil else { throw ValidationError("--ip '\(ip)' is not an IPv4 address such as 192.0.2.2/24") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
@@ -50,15 +58,17 @@ struct EchoServer: ParsableCommand {
     }
 
     func run() throws {
+        let logger = ExampleLogging.bootstrap("echo-server", level: logLevel)
         try reportingErrors {
+            let metrics = try MetricsExport.start(path: metricsFile, logger: logger)
             let cores = try parseCores(cores)
             if queues > 1 || !cores.isEmpty {
-                var server = MultiQueueServer(options: self, cores: cores)
-                try DeviceOpener.with(pciAddress, queues: queues, backend: backend, &server)
+                var server = MultiQueueServer(options: self, cores: cores, metrics: metrics)
+                try DeviceOpener.with(pciAddress, queues: queues, backend: backend, logger: logger, &server)
                 return
             }
-            var server = Server(options: self, pcap: try pcap.map { try PcapWriter(path: $0) })
-            try DeviceOpener.with(pciAddress, backend: backend, &server)
+            var server = Server(options: self, pcap: try pcap.map { try PcapWriter(path: $0) }, metrics: metrics)
+            try DeviceOpener.with(pciAddress, backend: backend, logger: logger, &server)
         }
     }
 }
@@ -67,19 +77,23 @@ struct EchoServer: ParsableCommand {
 struct Server: DeviceUser, ~Copyable {
     let options: EchoServer
     var pcap: PcapWriter?
+    let metrics: MetricsExport?
 
     mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
         let address = IPv4Address(parsing: options.ip)!
         var handler = EchoHandler(responder: EchoResponder(mac: device.macAddress, ip: address),
-                                  statsInterval: options.statsInterval, pcap: pcap.take())
+                                  statsInterval: options.statsInterval, pcap: pcap.take(), metrics: metrics)
         let policy = SchedulerPolicy(mode: options.mode, emptyPollsBeforeSleep: options.idlePolls, batchSize: options.batch)
-        var loop = PacketLoop(policy: policy, tickInterval: .seconds(max(1, options.statsInterval)))
+        var loop = PacketLoop(policy: policy, tickInterval: .seconds(max(1, options.statsInterval)),
+                              logger: ExampleLogging.logger("echo-server", device: options.pciAddress),
+                              metrics: metrics?.device(options.pciAddress, driver: device.driverName))
         StopSignal.installHandlers()
         Console.line("echo-server: \(device.driverName) \(options.pciAddress) mac \(device.macAddress) ip \(address) link \(device.link) mode \(options.mode.rawValue): ready")
         try loop.run(device: &device, handler: &handler)
         let poolAtStop = device.bufferPoolAvailable.map { " pool-free=\($0)" } ?? ""
         device.shutdown()
         handler.pcap?.flush()
+        metrics?.write()  // the loop recorded its last figures as it stopped
         Console.line("echo-server: stopped, device reset. \(handler.statsLine(&device))\(poolAtStop) \(loop.statistics.summary)")
     }
 }
@@ -89,6 +103,7 @@ struct EchoHandler: BatchHandler, ~Copyable {
     var responder: EchoResponder
     let statsInterval: Int
     var pcap: PcapWriter?
+    let metrics: MetricsExport?
     var txDropped: UInt64 = 0
 
     mutating func handle<D: NetworkDevice & ~Copyable>(_ batch: inout PacketBatch, queue: Int, device: inout D) {
@@ -112,6 +127,7 @@ struct EchoHandler: BatchHandler, ~Copyable {
 
     mutating func tick<D: NetworkDevice & ~Copyable>(device: inout D) {
         pcap?.flush()
+        metrics?.write()  // PacketLoop recorded the metrics just before this tick
         if statsInterval > 0 { Console.line("echo-server: \(statsLine(&device))") }
     }
 

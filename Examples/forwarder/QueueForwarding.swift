@@ -1,4 +1,5 @@
 import ExampleSupport
+import UIODevices
 import Scheduler
 import UIO
 
@@ -23,7 +24,8 @@ struct FirstSet: QueueSetUser {
     mutating func use<D: MultiQueueDevice & ~Copyable, QA: QueuePair & ~Copyable>(device: inout D, queues: inout QueueSet<QA>) throws {
         try withUnsafeMutablePointer(to: &queues) { setA in
             var second = SecondDevice(options: options, cores: cores, setA: SetPointer(set: setA))
-            try DeviceOpener.with(options.pciB, queues: options.queues, backend: options.backend, &second)
+            try DeviceOpener.with(options.pciB, queues: options.queues, backend: options.backend,
+                                  logger: ExampleLogging.logger("forwarder", device: options.pciB), &second)
         }
     }
 }
@@ -54,7 +56,8 @@ struct SecondSet<QA: QueuePair & ~Copyable>: QueueSetUser {
         let waker = try QueueWaker(queues: queues.count)
         defer { waker.destroy() }
         let setA = setA, batchSize = options.batch, seconds = options.seconds, pciA = options.pciA, pciB = options.pciB
-        _ = try QueueThreads.run(device: &device, queues: &queues, waker: waker, cores: cores) { b, context in
+        _ = try QueueThreads.run(device: &device, queues: &queues, waker: waker, cores: cores,
+                                 logger: ExampleLogging.logger("forwarder", device: pciB)) { b, context in
             let a = setA.slot(b.index)
             var batch = PacketBatch(capacity: batchSize)
             let clock = ContinuousClock()

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Logging
 import ExampleSupport
+import UIODevices
 import PacketProcessing
 import Scheduler
 import UIO
@@ -34,15 +36,26 @@ struct Forwarder: ParsableCommand {
     @Option(help: "Kernel route to the NICs: auto (whatever each is bound to), uio or vfio.")
     var backend: Backend = .auto
 
+    @Option(help: "Log level (to stderr): trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    @Option(help: "Write metrics in Prometheus text format to this file at every stats tick (atomically, for node_exporter's textfile collector).")
+    var metricsFile: String?
+
     func validate() throws {
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
         guard seconds >= 0 else { throw ValidationError("--seconds must be 0 or more") }
         guard (1...64).contains(queues) else { throw ValidationError("--queues must be between 1 and 64") }
         guard queues == 1 || pcap == nil else { throw ValidationError("--pcap works with --queues 1 only (one writer)") }
+        guard queues == 1 || metricsFile == nil else {
+            throw ValidationError("--metrics-file works with --queues 1 only for now (the multi-queue forwarder has no control thread for the first NIC)")
+        }
     }
 
     func run() throws {
+        let logger = ExampleLogging.bootstrap("forwarder", level: logLevel)
         try reportingErrors {
+            let metrics = try MetricsExport.start(path: metricsFile, logger: logger)
             let cores = try parseCores(cores)
             if queues > 1 || !cores.isEmpty {
                 guard try PCIAddress(parsing: pciA) != PCIAddress(parsing: pciB) else {
@@ -50,11 +63,11 @@ struct Forwarder: ParsableCommand {
                 }
                 StopSignal.installHandlers()
                 var forwarding = MultiQueueForwarding(options: self, cores: cores)
-                try DeviceOpener.with(pciA, queues: queues, backend: backend, &forwarding)
+                try DeviceOpener.with(pciA, queues: queues, backend: backend, logger: logger, &forwarding)
                 return
             }
-            var forwarding = Forwarding(options: self, pcapPath: pcap)
-            try DeviceOpener.with(pciA, pciB, backend: backend, &forwarding)
+            var forwarding = Forwarding(options: self, pcapPath: pcap, metrics: metrics)
+            try DeviceOpener.with(pciA, pciB, backend: backend, logger: logger, &forwarding)
         }
     }
 }
@@ -62,6 +75,7 @@ struct Forwarder: ParsableCommand {
 struct Forwarding: DevicePairUser {
     let options: Forwarder
     let pcapPath: String?
+    let metrics: MetricsExport?
 
     mutating func use<A: NetworkDevice & ~Copyable, B: NetworkDevice & ~Copyable>(_ a: inout A, _ b: inout B) throws {
         var pcap = try pcapPath.map { try PcapWriter(path: $0) }
@@ -72,6 +86,16 @@ struct Forwarding: DevicePairUser {
         let start = clock.now
         var lastReport = start
         var previousA = a.statistics(), previousB = b.statistics()
+        var metricsA = metrics?.device(options.pciA, driver: a.driverName), metricsB = metrics?.device(options.pciB, driver: b.driverName)
+        // At each report (once a second) and at the stop: never per packet.
+        func export(_ sa: DeviceStatistics, _ sb: DeviceStatistics, _ a: inout A, _ b: inout B) {
+            guard let metrics else { return }
+            metricsA?.record(queue: "0", statistics: sa, poolFree: a.bufferPoolAvailable)
+            metricsA?.record(link: a.link)
+            metricsB?.record(queue: "0", statistics: sb, poolFree: b.bufferPoolAvailable)
+            metricsB?.record(link: b.link)
+            metrics.write()
+        }
         var dropped: UInt64 = 0
         var polls = 0
         while !StopSignal.isRequested {
@@ -85,6 +109,7 @@ struct Forwarding: DevicePairUser {
                     let seconds = (now - lastReport) / .seconds(1)
                     let sa = a.statistics(), sb = b.statistics()
                     Console.line("forwarder: \(options.pciA) " + rate(sa, previousA, seconds) + " | \(options.pciB) " + rate(sb, previousB, seconds))
+                    export(sa, sb, &a, &b)
                     previousA = sa
                     previousB = sb
                     lastReport = now
@@ -94,6 +119,7 @@ struct Forwarding: DevicePairUser {
         }
         pcap?.flush()
         let sa = a.statistics(), sb = b.statistics()
+        export(sa, sb, &a, &b)
         // rx-oversize: frames longer than Ethernet allows, which the NIC or driver discarded
         // instead of forwarding them as giants.
         Console.line("forwarder: stopped. \(options.pciA) rx=\(sa.rxPackets) tx=\(sa.txPackets) rx-oversize=\(sa.rxOversize), "

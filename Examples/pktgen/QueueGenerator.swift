@@ -1,4 +1,5 @@
 import ExampleSupport
+import UIODevices
 import Scheduler
 import UIO
 
@@ -7,6 +8,7 @@ import UIO
 struct MultiQueueGenerator: MultiQueueDeviceUser {
     let options: PacketGenerator
     let cores: [Int]
+    let metrics: MetricsExport?
 
     mutating func use<D: MultiQueueDevice & ~Copyable>(_ device: inout D) throws {
         Console.line("pktgen: \(device.driverName) \(options.pciAddress) mac \(device.macAddress) link \(device.link), \(options.size)-byte frames, batch \(options.batch), queues \(device.txQueueCount)\(options.rate > 0 ? ", \(options.rate) pps" : ""): ready")
@@ -14,7 +16,8 @@ struct MultiQueueGenerator: MultiQueueDeviceUser {
         var runner = SenderRunner(template: UDPFrameTemplate(size: options.size, source: device.macAddress,
                                                              destination: MACAddress(parsing: options.dstMac)!,
                                                              sourceIP: parseIPv4(options.srcIp)!, destinationIP: parseIPv4(options.dstIp)!),
-                                  size: options.size, batch: options.batch, rate: options.rate, seconds: options.seconds, cores: cores)
+                                  size: options.size, batch: options.batch, rate: options.rate, seconds: options.seconds, cores: cores, address: options.pciAddress,
+                                  metrics: metrics, series: metrics?.device(options.pciAddress, driver: device.driverName))
         let clock = ContinuousClock()
         let start = clock.now
         try device.withDetachedQueues(&runner)
@@ -31,13 +34,18 @@ struct SenderRunner: QueueSetUser {
     let size: Int, batch: Int, rate: Int
     let seconds: Double
     let cores: [Int]
+    let address: String
+    let metrics: MetricsExport?
+    let series: DeviceMetrics?
 
     mutating func use<D: MultiQueueDevice & ~Copyable, Q: QueuePair & ~Copyable>(device: inout D, queues: inout QueueSet<Q>) throws {
         let waker = try QueueWaker(queues: queues.count)
         defer { waker.destroy() }
         let template = template, size = size, batchSize = batch, seconds = seconds
         let rate = rate / queues.count
-        _ = try QueueThreads.run(device: &device, queues: &queues, waker: waker, cores: cores) { queue, context in
+        _ = try QueueThreads.run(device: &device, queues: &queues, waker: waker, cores: cores,
+                                 logger: ExampleLogging.logger("pktgen", device: address),
+                                 metrics: series, onTick: { [metrics] _ in metrics?.write() }) { queue, context in
             let pool = try Mempool(count: 2048, allocator: HugepageAllocator())
             defer { pool.destroy(using: HugepageAllocator()) }
             var fill = PacketBatch(capacity: pool.capacity)

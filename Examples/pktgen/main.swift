@@ -1,5 +1,7 @@
 import ArgumentParser
+import Logging
 import ExampleSupport
+import UIODevices
 import Scheduler
 import UIO
 
@@ -43,6 +45,12 @@ struct PacketGenerator: ParsableCommand {
     @Option(help: "Kernel route to the NIC: auto (whatever it is bound to), uio or vfio.")
     var backend: Backend = .auto
 
+    @Option(help: "Log level (to stderr): trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    @Option(help: "Write metrics in Prometheus text format to this file at every stats tick (atomically, for node_exporter's textfile collector).")
+    var metricsFile: String?
+
     func validate() throws {
         guard (60...1514).contains(size) else { throw ValidationError("--size must be between 60 and 1514") }
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
@@ -55,21 +63,32 @@ struct PacketGenerator: ParsableCommand {
     }
 
     func run() throws {
+        let logger = ExampleLogging.bootstrap("pktgen", level: logLevel)
         try reportingErrors {
+            let metrics = try MetricsExport.start(path: metricsFile, logger: logger)
             let cores = try parseCores(cores)
             if queues > 1 || !cores.isEmpty {
-                var generator = MultiQueueGenerator(options: self, cores: cores)
-                try DeviceOpener.with(pciAddress, queues: queues, backend: backend, &generator)
+                var generator = MultiQueueGenerator(options: self, cores: cores, metrics: metrics)
+                try DeviceOpener.with(pciAddress, queues: queues, backend: backend, logger: logger, &generator)
                 return
             }
-            var generator = Generator(options: self)
-            try DeviceOpener.with(pciAddress, backend: backend, &generator)
+            var generator = Generator(options: self, metrics: metrics)
+            try DeviceOpener.with(pciAddress, backend: backend, logger: logger, &generator)
         }
     }
 }
 
 struct Generator: DeviceUser {
     let options: PacketGenerator
+    let metrics: MetricsExport?
+
+    /// Records the device's totals and link and rewrites the metrics file (once a second).
+    func export<D: NetworkDevice & ~Copyable>(_ series: inout DeviceMetrics?, _ device: inout D) {
+        guard let metrics else { return }
+        series?.record(queue: "0", statistics: device.statistics(), poolFree: device.bufferPoolAvailable)
+        series?.record(link: device.link)
+        metrics.write()
+    }
 
     mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
         if options.receiveOnly { return receiveOnly(&device) }
@@ -97,6 +116,7 @@ struct Generator: DeviceUser {
         var iterations = 0
         var transmitCalls: UInt64 = 0
         var ringFull: UInt64 = 0
+        var series = metrics?.device(options.pciAddress, driver: device.driverName)
         while !StopSignal.isRequested {
             iterations &+= 1
             var now = start
@@ -105,6 +125,7 @@ struct Generator: DeviceUser {
                 if now >= end { break }
                 if now >= nextReport {
                     Console.line("pktgen: \(sent - sentAtReport) pps")
+                    export(&series, &device)
                     sentAtReport = sent
                     nextReport = nextReport + .seconds(1)
                 }
@@ -131,6 +152,7 @@ struct Generator: DeviceUser {
             // sequence numbers on the wire have no gaps.
         }
         let seconds = (clock.now - start) / .seconds(1)
+        export(&series, &device)
         device.shutdown()
         Console.line("pktgen: the TX ring was full on \(ringFull) of \(transmitCalls) transmit calls")
         Console.line("sent \(sent) packets in \(seconds.decimalText(2)) s (\(Int(Double(sent) / max(seconds, 1e-9))) pps)")
@@ -151,6 +173,7 @@ extension Generator {
         var received: UInt64 = 0
         var receivedAtReport: UInt64 = 0
         var iterations = 0
+        var series = metrics?.device(options.pciAddress, driver: device.driverName)
         while !StopSignal.isRequested {
             iterations &+= 1
             let n = device.receive(queue: 0, into: &batch)
@@ -161,12 +184,14 @@ extension Generator {
                 if now >= end { break }
                 if now >= nextReport {
                     Console.line("pktgen: received \(received - receivedAtReport) pps")
+                    export(&series, &device)
                     receivedAtReport = received
                     nextReport = nextReport + .seconds(1)
                 }
             }
         }
         let seconds = (clock.now - start) / .seconds(1)
+        export(&series, &device)
         device.shutdown()
         Console.line("received \(received) packets in \(seconds.decimalText(2)) s (\(Int(Double(received) / max(seconds, 1e-9))) pps)")
     }

@@ -1,3 +1,4 @@
+import Logging
 import UIO
 
 /// What the application does with each received batch. The loop is generic over it, so the
@@ -21,10 +22,18 @@ public struct PacketLoop {
     public var policy: SchedulerPolicy
     public var tickInterval: Duration
     public internal(set) var statistics = SchedulerStatistics()
+    /// Where the loop reports link changes and interrupt anomalies (never per packet). The
+    /// driver's name is added as metadata; give it the PCI address (`Logger.forDevice`).
+    public var logger: Logger
+    /// Updated at every tick, before the handler's `tick`, and once more when the loop stops.
+    public var metrics: DeviceMetrics?
 
-    public init(policy: SchedulerPolicy = .init(), tickInterval: Duration = .seconds(1)) {
+    public init(policy: SchedulerPolicy = .init(), tickInterval: Duration = .seconds(1), logger: Logger = .silent,
+                metrics: DeviceMetrics? = nil) {
         self.policy = policy
         self.tickInterval = tickInterval
+        self.logger = logger
+        self.metrics = metrics
     }
 
     /// Runs until `StopSignal.request()` (or a signal) or `until` returns true.
@@ -38,7 +47,14 @@ public struct PacketLoop {
         var emptyPolls = 0
         let threshold = policy.mode == .interrupt ? 1 : policy.emptyPollsBeforeSleep
         for q in 0..<device.rxQueueCount { device.disableInterrupt(queue: q) }
-        defer { statistics.totalTime = clock.now - start }
+        logger = logger.forDevice(address: nil, driver: device.driverName)
+        logger.debug("packet loop started", metadata: [
+            "mode": "\(policy.mode.rawValue)", "batch": "\(policy.batchSize)", "rx-queues": "\(device.rxQueueCount)"])
+        defer {
+            statistics.totalTime = clock.now - start
+            metrics?.record(device: &device, loop: statistics)
+            logger.debug("packet loop stopped", metadata: ["statistics": "\(statistics.summary)"])
+        }
 
         while !StopSignal.isRequested && !shouldStop() {
             var received = 0
@@ -75,6 +91,7 @@ public struct PacketLoop {
                 // interrupt, so a link change would go unseen: once a tick, take one that is
                 // already pending, without blocking (poll(2) with timeout 0 on /dev/uioN).
                 if try takePendingInterrupt(device: &device) { handler.linkChanged(device: &device) }
+                metrics?.record(device: &device, loop: statistics)
                 handler.tick(device: &device)
                 nextTick = clock.now + tickInterval
             }
@@ -92,9 +109,10 @@ public struct PacketLoop {
     /// (which re-arms the line). Returns whether the link changed.
     mutating func takePendingInterrupt<D: NetworkDevice & ~Copyable>(device: inout D) throws -> Bool {
         guard let event = try device.waitForInterrupt(timeout: .zero) else { return false }
-        statistics.missedInterrupts &+= UInt64(event.missed)
-        guard try device.acknowledgeInterrupt().linkChanged else { return false }
-        statistics.linkChanges &+= 1
+        noteMissed(event)
+        let causes = try device.acknowledgeInterrupt()
+        guard causes.linkChanged else { return false }
+        noteLinkChange(device.link)
         return true
     }
 
@@ -114,10 +132,10 @@ public struct PacketLoop {
             statistics.sleepingTime += clock.now - before
             if let event {
                 statistics.wakeups &+= 1
-                statistics.missedInterrupts &+= UInt64(event.missed)
+                noteMissed(event)
                 let causes = try device.acknowledgeInterrupt()
                 if causes.linkChanged {
-                    statistics.linkChanges &+= 1
+                    noteLinkChange(device.link)
                     outcome.linkChanged = true
                 }
             } else {
@@ -126,5 +144,19 @@ public struct PacketLoop {
         }
         for q in 0..<device.rxQueueCount { device.disableInterrupt(queue: q) }
         return outcome
+    }
+
+    /// Interrupts that came and went unseen (the UIO count jumped by more than one): the loop
+    /// slept through them, or the line fired while it was polling with interrupts disarmed.
+    mutating func noteMissed(_ event: InterruptEvent) {
+        guard event.missed > 0 else { return }
+        statistics.missedInterrupts &+= UInt64(event.missed)
+        logger.warning("missed interrupts", metadata: [
+            "missed": "\(event.missed)", "interrupt-count": "\(event.count)", "missed-total": "\(statistics.missedInterrupts)"])
+    }
+
+    mutating func noteLinkChange(_ link: LinkStatus) {
+        statistics.linkChanges &+= 1
+        logger.notice("link \(link)", metadata: ["link": "\(link.isUp ? "up" : "down")", "speed-mbps": "\(link.speedMbps)"])
     }
 }

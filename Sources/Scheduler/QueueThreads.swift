@@ -1,4 +1,5 @@
 import CUIOShim
+import Logging
 import Synchronization
 import UIO
 #if canImport(Glibc)
@@ -48,11 +49,18 @@ public enum QueueThreads {
     /// when `cores` is not empty) and the interrupt fan-out on this thread, until every
     /// queue thread has returned. `onLinkChange` runs on this thread. A stop (`until`
     /// returning true, `StopSignal`, a failed thread) sets `Context.shouldStop` and wakes every
-    /// sleeping queue, so the bodies' loops see it at once.
+    /// sleeping queue, so the bodies' loops see it at once. Link changes and missed
+    /// interrupts are logged to `logger` (with the driver's name as metadata). Every
+    /// `tickInterval` (and once after the threads stop), on this thread, `metrics` records every
+    /// queue's counters, then `onTick` runs (to export them, say).
     public static func run<D: MultiQueueDevice & ~Copyable, Q: QueuePair & ~Copyable>(
         device: inout D, queues: inout QueueSet<Q>, waker: QueueWaker, cores: [Int] = [],
         interruptTimeout: Duration = .milliseconds(100),
         onLinkChange: (inout D) -> Void = { _ in },
+        logger: Logger = .silent,
+        metrics: DeviceMetrics? = nil,
+        tickInterval: Duration = .seconds(1),
+        onTick: (inout D) -> Void = { _ in },
         until shouldStop: () -> Bool = { false },
         body: @escaping @Sendable (inout Q, Context) throws -> Void
     ) throws -> ControlStatistics {
@@ -89,6 +97,11 @@ public enum QueueThreads {
         }
 
         var control = ControlStatistics()
+        let logger = logger.forDevice(address: nil, driver: device.driverName)
+        logger.debug("queue threads started", metadata: ["queues": "\(queues.count)", "cores": "\(cores)"])
+        var metrics = metrics
+        let clock = ContinuousClock()
+        var nextTick = clock.now + tickInterval
         var stopping = false
         while state.remaining.load(ordering: .sequentiallyConsistent) > 0 {
             if !stopping && (state.stop.load(ordering: .relaxed) || StopSignal.isRequested || shouldStop()) {
@@ -97,14 +110,25 @@ public enum QueueThreads {
             }
             // Until every thread has seen the stop (one may be just about to sleep).
             if stopping { waker.wakeAll() }
+            if clock.now >= nextTick {
+                metrics?.record(device: &device, control: control)
+                onTick(&device)
+                nextTick = clock.now + tickInterval
+            }
             do {
                 guard let event = try device.waitForInterrupt(timeout: interruptTimeout) else { continue }
                 control.interrupts &+= 1
-                control.missedInterrupts &+= UInt64(event.missed)
+                if event.missed > 0 {
+                    control.missedInterrupts &+= UInt64(event.missed)
+                    logger.warning("missed interrupts", metadata: [
+                        "missed": "\(event.missed)", "interrupt-count": "\(event.count)", "missed-total": "\(control.missedInterrupts)"])
+                }
                 let causes = try device.acknowledgeInterrupt()
                 control.wakes &+= UInt64(waker.wakeQueuesWithWork(mask: causes.queues))
                 if causes.linkChanged {
                     control.linkChanges &+= 1
+                    logger.notice("link \(device.link)", metadata: [
+                        "link": "\(device.link.isUp ? "up" : "down")", "speed-mbps": "\(device.link.speedMbps)"])
                     onLinkChange(&device)
                 }
             } catch {
@@ -114,7 +138,11 @@ public enum QueueThreads {
             }
         }
         for thread in threads { pthread_join(thread, nil) }
+        metrics?.record(device: &device, control: control)
+        onTick(&device)
         let errors = state.errors.withLock { $0 }
+        logger.debug("queue threads stopped", metadata: [
+            "interrupts": "\(control.interrupts)", "missed-interrupts": "\(control.missedInterrupts)", "errors": "\(errors.count)"])
         if !errors.isEmpty { throw UIOError.device(errors.joined(separator: "; ")) }
         return control
     }

@@ -50,6 +50,8 @@ final class Probe {
     private(set) var arms = 0
     private(set) var waits = 0
     private(set) var handledFrames = 0
+    /// Added to the `missed` count of the next interrupt event (as if the UIO count had jumped).
+    var missedOnNextInterrupt: UInt32 = 0
     /// How long each `waitForInterrupt` blocked.
     private(set) var waitTimes: [Duration] = []
     var linkChanges: [Bool] {
@@ -127,8 +129,12 @@ struct ProbedDevice<Inner: NetworkDevice & ~Copyable>: ~Copyable, NetworkDevice 
         probe.willWait()
         let clock = ContinuousClock()
         let start = clock.now
-        let event = try inner.waitForInterrupt(timeout: timeout)
+        var event = try inner.waitForInterrupt(timeout: timeout)
         probe.waited(clock.now - start, woken: event != nil)
+        if let seen = event, probe.missedOnNextInterrupt > 0 {
+            event = InterruptEvent(count: seen.count + probe.missedOnNextInterrupt, missed: seen.missed + probe.missedOnNextInterrupt)
+            probe.missedOnNextInterrupt = 0
+        }
         return event
     }
 

@@ -1,4 +1,5 @@
 import Ixgbe
+import Logging
 import Scheduler
 import Testing
 import UIO
@@ -59,7 +60,7 @@ struct LoopRun {
 /// and runs the loop until `until` says so. A `limit` on wall time keeps a broken scheduler
 /// from hanging the test run: the loop stops and the test's expectations fail instead.
 func runPacketLoop(on nic: NIC, policy: SchedulerPolicy, tickInterval: Duration = .seconds(3600), limit: Duration = .seconds(20),
-                   script: (Probe, any SimulatedNICModel, MACAddress) -> Void,
+                   logger: Logger = .silent, metrics: DeviceMetrics? = nil, script: (Probe, any SimulatedNICModel, MACAddress) -> Void,
                    until: @escaping (Probe) -> Bool) throws -> LoopRun {
     let probe = Probe()
     switch nic {
@@ -68,7 +69,7 @@ func runPacketLoop(on nic: NIC, policy: SchedulerPolicy, tickInterval: Duration 
         let model = VirtioNetModel(.init(layout: nic == .virtioLegacy ? .legacy : .modern), dma: dma)
         var device = ProbedDevice(inner: try VirtioNetDevice(function: model.makePCIFunction(), allocator: dma), probe: probe)
         script(probe, model, device.macAddress)
-        let run = try run(&device, policy: policy, tickInterval: tickInterval, limit: limit, until: until)
+        let run = try run(&device, policy: policy, tickInterval: tickInterval, limit: limit, logger: logger, metrics: metrics, until: until)
         return LoopRun(probe: probe, statistics: run.0, elapsed: run.1, faults: model.faults.map { "\($0)" })
     case .ixgbe:
         let dma = SimulatedDMA()
@@ -80,14 +81,14 @@ func runPacketLoop(on nic: NIC, policy: SchedulerPolicy, tickInterval: Duration 
         var device = ProbedDevice(inner: try IxgbeDevice(function: model.makePCIFunction(), allocator: dma,
                                                          configuration: configuration), probe: probe)
         script(probe, model, device.macAddress)
-        let run = try run(&device, policy: policy, tickInterval: tickInterval, limit: limit, until: until)
+        let run = try run(&device, policy: policy, tickInterval: tickInterval, limit: limit, logger: logger, metrics: metrics, until: until)
         return LoopRun(probe: probe, statistics: run.0, elapsed: run.1, faults: model.faults.map { "\($0)" })
     }
 }
 
 private func run<D: NetworkDevice & ~Copyable>(_ device: inout ProbedDevice<D>, policy: SchedulerPolicy, tickInterval: Duration, limit: Duration,
-                                               until: @escaping (Probe) -> Bool) throws -> (SchedulerStatistics, Duration) {
-    var loop = PacketLoop(policy: policy, tickInterval: tickInterval)
+                                               logger: Logger, metrics: DeviceMetrics?, until: @escaping (Probe) -> Bool) throws -> (SchedulerStatistics, Duration) {
+    var loop = PacketLoop(policy: policy, tickInterval: tickInterval, logger: logger, metrics: metrics)
     var handler = RecordingHandler(probe: device.probe)
     let probe = device.probe
     let clock = ContinuousClock()

@@ -1,13 +1,13 @@
-import ArgumentParser
 import UIO
 
 /// The kernel route to a device: UIO (no IOMMU protection; physical addresses from pagemap)
-/// or VFIO (DMA confined by the IOMMU; no root needed). `--backend` on every example.
-public enum Backend: String, Sendable, CaseIterable, ExpressibleByArgument {
+/// or VFIO (DMA confined by the IOMMU; no root needed). The examples' `--backend`.
+public enum Backend: String, Sendable, CaseIterable {
     /// Whatever the device is bound to: vfio-pci means VFIO, a UIO driver means UIO.
     case auto, uio, vfio
 
-    /// The route to use for `address`; `.auto` reads the device's driver from sysfs.
+    /// The route to use for `address`; `.auto` reads the device's driver from sysfs
+    /// (`/sys/bus/pci/devices/ADDR/driver` and `.../uio/`). Never answers `.auto`.
     public func resolve(for address: PCIAddress, sysfs: Sysfs = .live) throws -> Backend {
         if self != .auto { return self }
         let info = try PCIDeviceInfo(address: address, sysfs: sysfs)

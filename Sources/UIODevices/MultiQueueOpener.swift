@@ -1,5 +1,7 @@
 import Igb
 import Ixgbe
+import Logging
+import Scheduler
 import UIO
 import VFIO
 import VirtioNet
@@ -16,16 +18,23 @@ extension DeviceOpener {
     /// queues). Through VFIO a modern virtio-net gets one MSI-X vector per RX queue (and one
     /// for configuration changes); the Intel drivers use INTx and the fan-out there too.
     public static func with<U: MultiQueueDeviceUser & ~Copyable>(
-        _ address: String, queues: Int, backend: Backend = .auto, _ user: inout U
+        _ address: String, queues: Int, backend: Backend = .auto, logger: Logger = .silent, _ user: inout U
     ) throws {
         let pci = try PCIAddress(parsing: address)
-        switch try backend.resolve(for: pci) {
-        case .uio, .auto:  // resolve(for:) never answers .auto
-            try runMultiQueue(UIOPCIDevice(address: pci), allocator: HugepageAllocator(), queues: queues, &user)
-        case .vfio:
-            let function = try VFIOPCIDevice(address: pci, interrupts: try vfioInterrupts(for: pci, queues: queues))
-            let allocator = function.dmaAllocator
-            try runMultiQueue(function, allocator: allocator, queues: queues, &user)
+        let logger = logger.forDevice(address: pci, driver: nil)
+        let route = try resolving(backend, for: pci, logger: logger)
+        try withUnsafeMutablePointer(to: &user) { user in
+            var logged = LoggedMultiQueueUser(user: user, logger: logger, backend: route)
+            try opened(pci, logger: logger) {
+                switch route {
+                case .uio, .auto:  // resolve(for:) never answers .auto
+                    try runMultiQueue(UIOPCIDevice(address: pci), allocator: HugepageAllocator(), queues: queues, &logged)
+                case .vfio:
+                    let function = try VFIOPCIDevice(address: pci, interrupts: try vfioInterrupts(for: pci, queues: queues))
+                    let allocator = function.dmaAllocator
+                    try runMultiQueue(function, allocator: allocator, queues: queues, &logged)
+                }
+            }
         }
     }
 
@@ -64,24 +73,5 @@ extension DeviceOpener {
         guard (1...16).contains(queues) else {
             throw UIOError.device("\(address): \(driver) spreads flows with RSS over 1 to 16 queues (its redirection table names queues 0…15); use --queues 1 to 16")
         }
-    }
-}
-
-/// `--cores 0,1`: a comma-separated list of core numbers.
-public func parseCores(_ text: String?) throws -> [Int] {
-    guard let text, !text.isEmpty else { return [] }
-    let cores = text.split(separator: ",").map { Int($0.trimmingCharacters()) }
-    guard cores.allSatisfy({ $0 != nil && $0! >= 0 }) else {
-        throw UIOError.device("--cores '\(text)' is not a list of core numbers such as 0,1")
-    }
-    return cores.map { $0! }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters() -> Substring {
-        var s = self
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return s
     }
 }

@@ -1,0 +1,34 @@
+import Logging
+import Scheduler
+import UIO
+
+/// Logs that the device is up (driver, MAC, link, queues: the end of its set-up), then hands
+/// it to the application's user, unchanged and still specialised.
+struct LoggedDeviceUser<U: DeviceUser & ~Copyable>: DeviceUser {
+    let user: UnsafeMutablePointer<U>
+    let logger: Logger
+    let backend: Backend
+
+    mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
+        logOpened(&device, logger: logger, backend: backend)
+        try user.pointee.use(&device)
+    }
+}
+
+/// The same for a device opened with several queue pairs.
+struct LoggedMultiQueueUser<U: MultiQueueDeviceUser & ~Copyable>: MultiQueueDeviceUser {
+    let user: UnsafeMutablePointer<U>
+    let logger: Logger
+    let backend: Backend
+
+    mutating func use<D: MultiQueueDevice & ~Copyable>(_ device: inout D) throws {
+        logOpened(&device, logger: logger, backend: backend)
+        try user.pointee.use(&device)
+    }
+}
+
+func logOpened<D: NetworkDevice & ~Copyable>(_ device: inout D, logger: Logger, backend: Backend) {
+    logger.forDevice(address: nil, driver: device.driverName).info("device ready", metadata: [
+        "backend": "\(backend.rawValue)", "mac": "\(device.macAddress)", "link": "\(device.link)",
+        "rx-queues": "\(device.rxQueueCount)", "tx-queues": "\(device.txQueueCount)"])
+}

@@ -1,0 +1,65 @@
+import Ixgbe
+import Testing
+import UIO
+@testable import UIODevices
+import UIOSimulator
+import VirtioNet
+
+/// The opener's driver switch, on simulated PCI functions: the PCI ID picks the driver, the
+/// user runs with that driver's device, and the device is shut down afterwards.
+@Suite struct DriverSwitchTests {
+    /// Remembers what it was handed.
+    struct Recorder: DeviceUser, MultiQueueDeviceUser {
+        var driver = ""
+        var queues = 0
+        mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
+            driver = device.driverName
+            queues = device.rxQueueCount
+        }
+        mutating func use<D: MultiQueueDevice & ~Copyable>(_ device: inout D) throws {
+            driver = device.driverName
+            queues = device.rxQueueCount
+        }
+    }
+
+    @Test(arguments: [VirtioNetModel.Layout.legacy, .modern])
+    func virtioIDsOpenTheVirtioNetDriver(layout: VirtioNetModel.Layout) throws {
+        let dma = SimulatedDMA()
+        let model = VirtioNetModel(.init(layout: layout), dma: dma)
+        var user = Recorder()
+        try DeviceOpener.run(model.makePCIFunction(), allocator: dma, &user)
+        #expect(user.driver == "virtio-net")
+        #expect(user.queues == 1)
+        #expect(model.faults.isEmpty)
+    }
+
+    @Test func anIxgbeIDOpensTheIxgbeDriver() throws {
+        let dma = SimulatedDMA()
+        let model = IxgbeModel(.init(linkUpDelay: .immediate), dma: dma)
+        var user = Recorder()
+        try DeviceOpener.run(model.makePCIFunction(), allocator: dma, &user)
+        #expect(user.driver == "ixgbe")
+    }
+
+    @Test func multiQueueVirtioGetsTheQueuePairsAskedFor() throws {
+        let dma = SimulatedDMA()
+        let model = VirtioNetModel(.init(layout: .modern, maxQueuePairs: 2), dma: dma)
+        // The driver sends VQ_PAIRS_SET during init and waits for the answer: the device must run.
+        model.startRunning()
+        defer { model.stopRunning() }
+        var user = Recorder()
+        try DeviceOpener.runMultiQueue(model.makePCIFunction(), allocator: dma, queues: 2, &user)
+        #expect(user.driver == "virtio-net")
+        #expect(user.queues == 2)
+    }
+
+    @Test func multiQueueOnIxgbeSaysToUseOneQueue() throws {
+        let dma = SimulatedDMA()
+        let model = IxgbeModel(.init(linkUpDelay: .immediate), dma: dma)
+        var user = Recorder()
+        let error = #expect(throws: UIOError.self) {
+            try DeviceOpener.runMultiQueue(model.makePCIFunction(), allocator: dma, queues: 2, &user)
+        }
+        #expect("\(error!)".contains("--queues 1"))
+    }
+}

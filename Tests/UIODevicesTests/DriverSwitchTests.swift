@@ -53,13 +53,22 @@ import VirtioNet
         #expect(user.queues == 2)
     }
 
-    @Test func multiQueueOnIxgbeSaysToUseOneQueue() throws {
+    @Test func multiQueueIxgbeGetsItsRSSQueues() throws {
+        let dma = SimulatedDMA()
+        let model = IxgbeModel(.init(linkUpDelay: .immediate), dma: dma)
+        var user = Recorder()
+        try DeviceOpener.runMultiQueue(model.makePCIFunction(), allocator: dma, queues: 2, &user)
+        #expect(user.driver == "ixgbe")
+        #expect(user.queues == 2)
+    }
+
+    @Test func moreQueuesThanRSSCanNameAreRefusedWithTheRange() throws {
         let dma = SimulatedDMA()
         let model = IxgbeModel(.init(linkUpDelay: .immediate), dma: dma)
         var user = Recorder()
         let error = #expect(throws: UIOError.self) {
-            try DeviceOpener.runMultiQueue(model.makePCIFunction(), allocator: dma, queues: 2, &user)
+            try DeviceOpener.runMultiQueue(model.makePCIFunction(), allocator: dma, queues: 17, &user)
         }
-        #expect("\(error!)".contains("--queues 1"))
+        #expect("\(error!)".contains("--queues 1 to 16"))
     }
 }

@@ -150,7 +150,7 @@ def test_oversize_frames_are_dropped_and_counted():
         vm.write_file("stop-echo")
         rc = vm.wait(timeout=60)
         fwd_log, echo_log = vm.read_file("fwd.log") or "", vm.read_file("echo.log") or ""
-    fwd_final = [l for l in fwd_log.splitlines() if "stopped" in l]
+    fwd_final = [l for l in fwd_log.splitlines() if "forwarder: stopped" in l]
     echo_final = [l for l in echo_log.splitlines() if "stopped, device reset" in l]
     print(f"  forwarder: {fwd_final[-1] if fwd_final else fwd_log}")
     print(f"  echo-server: {echo_final[-1] if echo_final else echo_log}")

@@ -182,7 +182,7 @@ cat /results/fwd.log
         frames = count_with_tshark(pcap, "eth.type == 0x88b5")
         log = vm.read_file("fwd.log") or ""
     print(f"  tshark read {frames} forwarded frames from the pcap")
-    final = [l for l in log.splitlines() if "stopped" in l]
+    final = [l for l in log.splitlines() if "forwarder: stopped" in l]
     print(f"  {final[-1] if final else log}")
     check(rc == 0 and "forwarder-exit=0" in vm.stdout, f"forwarder exit: {vm.stdout} {vm.stderr}")
     check(frames == 2 * FORWARD_COUNT, f"tshark saw {frames} frames in the pcap, expected {2 * FORWARD_COUNT}")

@@ -62,23 +62,10 @@ public struct IgbConfiguration: Sendable, Equatable {
 
     /// Throws the first problem found, with what to change.
     public func validate() throws {
-        guard ringSize > 0, ringSize & (ringSize - 1) == 0, ringSize <= Self.maximumRingSize else {
-            throw UIOError.invalidRingSize(ringSize, maximum: Self.maximumRingSize)
-        }
-        guard ringSize >= Self.minimumRingSize else {
-            throw UIOError.device("igb: ring size \(ringSize) is too small: use a power of two from \(Self.minimumRingSize) to \(Self.maximumRingSize) (TX descriptors are cleaned \(AdvancedTXRing.cleanBatch) at a time)")
-        }
-        guard (1...Self.maximumQueues).contains(rxQueues), (1...Self.maximumQueues).contains(txQueues) else {
-            throw UIOError.device("igb: \(rxQueues) RX and \(txQueues) TX queues requested: the 82576 has \(Self.maximumQueues) of each, use 1 to \(Self.maximumQueues)")
-        }
-        guard mempoolSize >= ringSize else {
-            throw UIOError.device("igb: mempool size \(mempoolSize) cannot fill an RX ring of \(ringSize) descriptors: use a mempool of at least \(ringSize) buffers (\(2 * ringSize) or more leaves room for packets in flight)")
-        }
-        guard (0...Self.maximumThrottleMicroseconds).contains(interruptThrottleMicroseconds) else {
-            throw UIOError.device("igb: interrupt throttle \(interruptThrottleMicroseconds) µs is outside EITR's range 0…\(Self.maximumThrottleMicroseconds) µs")
-        }
-        guard linkTimeout >= .zero else {
-            throw UIOError.device("igb: link timeout \(linkTimeout) is negative: use zero to not wait for the link")
-        }
+        try IntelConfigurationCheck.validate(
+            driver: "igb", rxQueues: rxQueues, txQueues: txQueues, maximumQueues: Self.maximumQueues,
+            ringSize: ringSize, mempoolSize: mempoolSize, interruptThrottleMicroseconds: interruptThrottleMicroseconds,
+            maximumThrottleMicroseconds: Self.maximumThrottleMicroseconds, linkTimeout: linkTimeout,
+            minimumRingSize: Self.minimumRingSize, maximumRingSize: Self.maximumRingSize)
     }
 }

@@ -10,12 +10,16 @@ import VirtioNet
 /// Forwarding between two simulated NICs at batch 32, for counting the driver's instructions
 /// per packet with callgrind (`Benchmarks/vm_bench.py`). Only `forwardBatch` is measured: the
 /// models' DMA work happens in `step()`, outside it.
-/// Usage: forward-bench [BATCH [ROUNDS [virtio|ixgbe|virtio-loop|virtio-loop-metrics]]]
+/// Usage: forward-bench [BATCH [ROUNDS [virtio|ixgbe|txonly|virtio-loop|virtio-loop-metrics]]]
 ///
 /// `virtio-loop` runs the same forwarding as a `BatchHandler` under `PacketLoop` (poll mode);
 /// `virtio-loop-metrics` adds `DeviceMetrics` to the loop, recorded into a Prometheus registry
 /// at every tick (1 s, the examples' default). Measured: `loopForward` less `stepModels` (the
 /// models' DMA work, which the loop's `until` runs between polls).
+///
+/// `txonly` counts pktgen's send path instead: `sendBatch` is pktgen's inner loop (buffers
+/// prefilled with the frame once; per packet, a buffer from the pool, its length and sequence
+/// number, then one transmit call), on one simulated virtio NIC whose model takes every frame.
 typealias VirtioDevice = VirtioNetDevice<SimulatedPCIFunction<VirtioNetModel>, SimulatedDMA>
 typealias IxgbeNIC = IxgbeDevice<SimulatedPCIFunction<IxgbeModel>, SimulatedDMA>
 
@@ -43,6 +47,16 @@ func forwardBatch(from: inout IxgbeNIC, to: inout IxgbeNIC, batch: inout PacketB
     let sent = to.transmit(queue: 0, from: &batch)
     batch.removeAll()
     return sent
+}
+
+/// pktgen's per-batch work (Examples/pktgen/main.swift, `Generator.use`), without its clock.
+@inline(never)
+func forwardBatch(sending device: inout VirtioDevice, pool: Mempool, batch: inout PacketBatch, sequence: inout UInt32) -> Int {
+    _ = batch.fill(from: pool, upTo: batch.capacity) { packet in
+        packet.data.storeBytes(of: sequence.bigEndian, toByteOffset: 42, as: UInt32.self)
+        sequence &+= 1
+    }
+    return device.transmit(queue: 0, from: &batch)
 }
 
 @inline(__always)
@@ -144,8 +158,23 @@ case "virtio-loop", "virtio-loop-metrics":
         registry.emit(into: &text)
         print("forward-bench: \(String(decoding: text, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("uio_rx_packets_total") }.joined())")
     }
+case "txonly":
+    let model = VirtioNetModel(.init(layout: .legacy, mac: MACAddress(0x52, 0x54, 0, 0, 0, 1), txPolling: true), dma: dma)
+    var nic = try VirtioDevice(function: model.makePCIFunction(), allocator: dma)
+    let pool = try Mempool(count: 2048, allocator: dma)
+    let f = frame(to: MACAddress(0x02, 0, 0, 0, 0, 0x99)) + [UInt8](repeating: 0, count: 60 - 14 - 46)
+    var fill = PacketBatch(capacity: pool.capacity)
+    while let buffer = pool.allocate() { fill.append(buffer) }
+    for i in 0..<fill.count { f.withUnsafeBytes { fill[i].data.copyMemory(from: $0.baseAddress!, byteCount: 60) }; fill[i].length = 60 }
+    fill.removeAll()
+    var sequence: UInt32 = 0
+    for _ in 0..<rounds {
+        forwarded += forwardBatch(sending: &nic, pool: pool, batch: &batch, sequence: &sequence)
+        _ = model.step()
+        _ = model.takeTransmitted()
+    }
 default:
-    print("forward-bench: unknown driver '\(driver)'; use virtio, ixgbe, virtio-loop or virtio-loop-metrics")
+    print("forward-bench: unknown driver '\(driver)'; use virtio, ixgbe, txonly, virtio-loop or virtio-loop-metrics")
     exit(64)
 }
 print("forwarded \(forwarded) packets in \(rounds) batches of \(batchSize) (\(driver))")

@@ -16,7 +16,7 @@ struct MultiQueueGenerator: MultiQueueDeviceUser {
         var runner = SenderRunner(template: UDPFrameTemplate(size: options.size, source: device.macAddress,
                                                              destination: MACAddress(parsing: options.dstMac)!,
                                                              sourceIP: parseIPv4(options.srcIp)!, destinationIP: parseIPv4(options.dstIp)!),
-                                  size: options.size, batch: options.batch, rate: options.rate, seconds: options.seconds, cores: cores, address: options.pciAddress,
+                                  batch: options.batch, rate: options.rate, seconds: options.seconds, cores: cores, address: options.pciAddress,
                                   metrics: metrics, series: metrics?.device(options.pciAddress, driver: device.driverName))
         let clock = ContinuousClock()
         let start = clock.now
@@ -31,7 +31,7 @@ struct MultiQueueGenerator: MultiQueueDeviceUser {
 
 struct SenderRunner: QueueSetUser {
     let template: UDPFrameTemplate
-    let size: Int, batch: Int, rate: Int
+    let batch: Int, rate: Int
     let seconds: Double
     let cores: [Int]
     let address: String
@@ -41,7 +41,7 @@ struct SenderRunner: QueueSetUser {
     mutating func use<D: MultiQueueDevice & ~Copyable, Q: QueuePair & ~Copyable>(device: inout D, queues: inout QueueSet<Q>) throws {
         let waker = try QueueWaker(queues: queues.count)
         defer { waker.destroy() }
-        let template = template, size = size, batchSize = batch, seconds = seconds
+        let template = template, batchSize = batch, seconds = seconds
         let rate = rate / queues.count
         _ = try QueueThreads.run(device: &device, queues: &queues, waker: waker, cores: cores,
                                  logger: ExampleLogging.logger("pktgen", device: address),
@@ -71,11 +71,10 @@ struct SenderRunner: QueueSetUser {
                     if allowed <= sent { continue }
                     want = min(want, Int(allowed - sent))
                 }
-                while batch.count < want, let buffer = pool.allocate() {
-                    buffer.length = size
-                    UDPFrameTemplate.setSequence(sequence, in: buffer.view)
+                // Only the sequence number changes: the frame and its length stay in the buffer.
+                _ = batch.fill(from: pool, upTo: want) { packet in
+                    UDPFrameTemplate.setSequence(sequence, in: packet)
                     sequence &+= 1
-                    batch.append(buffer)
                 }
                 sent &+= UInt64(queue.transmit(from: &batch))
                 calls &+= 1

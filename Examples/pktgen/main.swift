@@ -138,11 +138,10 @@ struct Generator: DeviceUser {
                 if allowed <= sent { continue }
                 want = min(want, Int(allowed - sent))
             }
-            while batch.count < want, let buffer = pool.allocate() {
-                buffer.length = options.size
-                UDPFrameTemplate.setSequence(sequence, in: buffer.view)
+            // Only the sequence number changes: the frame and its length stay in the buffer.
+            _ = batch.fill(from: pool, upTo: want) { packet in
+                UDPFrameTemplate.setSequence(sequence, in: packet)
                 sequence &+= 1
-                batch.append(buffer)
             }
             sent &+= UInt64(device.transmit(queue: 0, from: &batch))
             transmitCalls &+= 1

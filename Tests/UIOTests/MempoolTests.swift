@@ -119,6 +119,34 @@ struct PacketBatchTests {
         #expect(pool.available == 13)
     }
 
+    /// pktgen's refill: tops up to the target, never past the capacity or what the pool has,
+    /// and hands out buffers with their old content and length (only what changes is written).
+    @Test func fillTopsUpFromThePoolAndKeepsBufferContent() throws {
+        let pool = try Mempool(count: 6, allocator: allocator)
+        defer { #expect(pool.destroy(using: allocator)) }
+        var batch = PacketBatch(capacity: 4)
+        batch.append(try packet(pool, length: 60))
+        var prepared: [Int] = []
+        #expect(batch.fill(from: pool, upTo: 3) { prepared.append(Int($0.header.pointee.index)); $0.length = 42 } == 2)
+        #expect(batch.count == 3 && prepared.count == 2 && pool.available == 3)
+        #expect(Set(prepared).count == 2 && !prepared.contains(Int(batch.unsafeHeader(at: 0).pointee.index)))
+        #expect((0..<3).map { batch[$0].length } == [60, 42, 42])
+        #expect(batch.fill(from: pool, upTo: 2) { _ in Issue.record("nothing to add below the count") } == 0)
+        // A target past the capacity stops at the capacity.
+        #expect(batch.fill(from: pool, upTo: 100) { $0.length = 42 } == 1)
+        #expect(batch.isFull && pool.available == 2)
+        // Freed and taken again: the frame and length the last user left are still there.
+        batch[3].data.storeBytes(of: 0xfeed_beef, as: UInt32.self)
+        let marked = batch.unsafeHeader(at: 3)
+        batch.removeAll()
+        var again = PacketBatch(capacity: 8)
+        // Only the pool's 6 buffers: fewer than the target.
+        #expect(again.fill(from: pool, upTo: 8) { _ in } == 6)
+        let reused = try #require((0..<again.count).first { again.unsafeHeader(at: $0) == marked })
+        #expect(again[reused].data.load(as: UInt32.self) == 0xfeed_beef && again[reused].length == 42)
+        #expect(pool.available == 0)
+    }
+
     @Test func destroyingABatchFreesWhatItHolds() throws {
         let pool = try Mempool(count: 16, allocator: allocator)
         defer { #expect(pool.destroy(using: allocator)) }

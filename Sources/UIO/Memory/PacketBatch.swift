@@ -35,6 +35,25 @@ public struct PacketBatch: ~Copyable {
         unsafeAppend(packet.unsafeReleaseHeader())
     }
 
+    /// Tops the batch up to `target` packets (at most its capacity) with buffers from `pool`,
+    /// handing each new one to `prepare`; returns how many were added (fewer when the pool runs
+    /// low). A buffer keeps what its last user left in it, length included, so a sender that
+    /// prefilled its frames only changes what differs per packet (as DPDK's txonly reuses a
+    /// template). One pass over the pool's free stack: no Optional or bounds check per buffer.
+    @inlinable public mutating func fill(from pool: Mempool, upTo target: Int, _ prepare: (PacketView) -> Void) -> Int {
+        let start = _count
+        let end = target < capacity ? target : capacity
+        if end <= start { return 0 }
+        var slot = slots + start
+        let added = pool.unsafeAllocateHeaders(count: end &- start) { header in
+            prepare(PacketView(header: header))
+            slot.pointee = header
+            slot += 1
+        }
+        _count = start &+ added
+        return added
+    }
+
     /// Takes the last packet out.
     @inlinable public mutating func popLast() -> PacketBuffer? {
         guard count > 0 else { return nil }

@@ -19,7 +19,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "Tests", "VM"))
 sys.path.insert(0, HERE)
 from vmlib import VM  # noqa: E402
-from vm_bench import LOAD_EXE, build_load, echo_rate  # noqa: E402
+from vm_bench import build_c, udp_load  # noqa: E402
 
 BIN = os.path.join(REPO, ".build", "release")
 ADDR = "0000:00:04.0"
@@ -48,7 +48,7 @@ kill -TERM $PID; wait $PID""")
 
 def main():
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 1
-    build_load()
+    build_c()
     results = {"vfio": {"pktgen": [], "echo": []}, "uio": {"pktgen": [], "echo": []}}
     with VM(nics=["modern"], uio=False, vfio=True, machine="q35", iommu=True,
             guest_script=guest_script(rounds), timeout=300 + 240 * rounds) as vm:
@@ -66,7 +66,7 @@ def main():
                 results[backend]["pktgen"].append(kpps)
                 vm.wait_for_line(rf"^READY-ECHO-{r}-{backend}$", timeout=120)
                 time.sleep(0.5)
-                best = max(echo_rate(vm, rate)[1] for rate in RATES) / 1000
+                best = max(udp_load(vm, rate, 3)["rate"] for rate in RATES) / 1000
                 results[backend]["echo"].append(best)
                 print(f"round {r} {backend}: pktgen {kpps:.0f} kpps on the tap, echo best {best:.1f} k replies/s", flush=True)
                 vm.write_file(f"stop-{r}-{backend}")

@@ -96,6 +96,32 @@ def new_kernel_lines(vm):
     return [l for l in after if l not in seen]
 
 
+def time_restarts(vm, kills, out_path, delays, after_ready):
+    """Follows the guest's STARTING-i / READY-i markers for `kills` restarts and appends, for
+    each, the seconds from launch and from 'ready' to the first reply that the LOAD generator
+    logged in `out_path`; then tells the guest (answered-i) to kill that instance."""
+    for i in range(1, kills + 1):
+        vm.wait_for_line(rf"^STARTING-{i}$", timeout=60)
+        t_start = time.monotonic()
+        vm.wait_for_line(rf"^READY-{i}$", timeout=30)
+        t_ready = time.monotonic()
+
+        # The first reply after the marker comes from this instance (the last one was
+        # killed, and reaped, before the marker was written).
+        def answered():
+            try:
+                with open(out_path) as f:
+                    times = [float(x) for x in f.read().split()]
+            except (FileNotFoundError, ValueError):
+                return None
+            later = [t for t in times if t > t_start]
+            return later[0] if later else None
+        t_answer = vm._poll(answered, 15, f"an answer from restart {i}")
+        delays.append(t_answer - t_start)
+        after_ready.append(max(0.0, t_answer - t_ready))
+        vm.write_file(f"answered-{i}")
+
+
 def test_reliability_kill9():
     run_kill9("legacy", KILLS)
 
@@ -114,25 +140,7 @@ def run_kill9(kind, kills):
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         delays, after_ready = [], []
         try:
-            for i in range(1, kills + 1):
-                vm.wait_for_line(rf"^STARTING-{i}$", timeout=60)
-                t_start = time.monotonic()
-                vm.wait_for_line(rf"^READY-{i}$", timeout=30)
-                t_ready = time.monotonic()
-                # The first reply after the marker comes from this instance (the last one
-                # was killed, and reaped, before the marker was written).
-                def answered():
-                    try:
-                        with open(out_path) as f:
-                            times = [float(x) for x in f.read().split()]
-                    except (FileNotFoundError, ValueError):
-                        return None
-                    later = [t for t in times if t > t_start]
-                    return later[0] if later else None
-                t_answer = vm._poll(answered, 15, f"an answer from restart {i}")
-                delays.append(t_answer - t_start)
-                after_ready.append(max(0.0, t_answer - t_ready))
-                vm.write_file(f"answered-{i}")
+            time_restarts(vm, kills, out_path, delays, after_ready)
             vm.wait_for_line(r"^FINAL-READY", timeout=60)
             time.sleep(1.0)
         finally:

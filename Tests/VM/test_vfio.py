@@ -39,7 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from vmlib import VM, check  # noqa: E402
 from test_echo import ping  # noqa: E402
-from test_reliability import LOAD  # noqa: E402
+from test_reliability import LOAD, time_restarts  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("SWIFT_UIO_BIN", os.path.join(REPO, ".build", "release"))
@@ -233,24 +233,7 @@ def test_vfio_echo():
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         delays, after_ready = [], []
         try:
-            for i in range(1, KILLS + 1):
-                vm.wait_for_line(rf"^STARTING-{i}$", timeout=60)
-                t_start = time.monotonic()
-                vm.wait_for_line(rf"^READY-{i}$", timeout=30)
-                t_ready = time.monotonic()
-
-                def answered():
-                    try:
-                        with open(out_path) as f:
-                            times = [float(x) for x in f.read().split()]
-                    except (FileNotFoundError, ValueError):
-                        return None
-                    later = [t for t in times if t > t_start]
-                    return later[0] if later else None
-                t_answer = vm._poll(answered, 15, f"an answer from restart {i}")
-                delays.append(t_answer - t_start)
-                after_ready.append(max(0.0, t_answer - t_ready))
-                vm.write_file(f"answered-{i}")
+            time_restarts(vm, KILLS, out_path, delays, after_ready)
         finally:
             open(stop_path, "w").close()
             load_out = load.communicate(timeout=30)[0].strip()

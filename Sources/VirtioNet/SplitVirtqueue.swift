@@ -7,6 +7,12 @@ import UIO
 /// virtio-net header must have a descriptor of its own). Chains start at multiples of
 /// `chainLength`, and the driver's state is indexed by a chain's head descriptor, the `id`
 /// the used ring returns: no translation between ids and chains on the packet path.
+///
+/// The ring starts in order (`SplitVirtqueue+InOrder.swift`): ring position `p` always uses
+/// chain `p mod chainCount`, so the available ring is written once and the hot path keeps no
+/// stack of free chains. The first used element that breaks that order (or a used index
+/// beyond what was posted) moves the ring for good to the any-order bookkeeping below, which
+/// trusts no id the device returns.
 public struct SplitVirtqueue {
     // Descriptor flags (virtio 1.0 §2.4.5) and ring flags (§2.4.6, §2.4.8).
     public static let descriptorNext: UInt16 = 1
@@ -17,6 +23,10 @@ public struct SplitVirtqueue {
     public let size: Int
     public let chainLength: Int
     @usableFromInline let chainCount: Int
+    /// log2(chainLength): chain `c` starts at descriptor `c << chainShift`.
+    @usableFromInline let chainShift: Int
+    /// Whether the device has so far returned every chain in the order it was posted.
+    @usableFromInline var inOrder = true
     /// size − 1: ring positions are indices masked with it, and valid ids are at most it.
     @usableFromInline let mask: Int
     @usableFromInline let region: DMARegion
@@ -26,7 +36,8 @@ public struct SplitVirtqueue {
     /// The buffer posted in the chain headed by each descriptor; nil for free chains and
     /// for descriptors that are not heads, so a bogus id from the device finds nothing.
     @usableFromInline let buffers: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>?>
-    /// A stack of the head descriptors of free chains.
+    /// A stack of the head descriptors of free chains; kept only once the ring is no longer
+    /// in order (in order, the free chains are those after `availableIndex`).
     @usableFromInline let freeHeads: UnsafeMutablePointer<UInt16>
     @usableFromInline var freeCount: Int
     /// Our copy of `avail.idx`: the device only sees it when `publish()` stores it.
@@ -55,6 +66,7 @@ public struct SplitVirtqueue {
         precondition(chainLength == 1 || chainLength == 2, "chains are one or two descriptors")
         self.chainLength = chainLength
         chainCount = size / chainLength
+        chainShift = chainLength == 2 ? 1 : 0
         mask = size - 1
         region = try allocator.allocate(size: Self.bytes(size: size), contiguous: true)
         descriptors = region.virtualAddress
@@ -73,11 +85,23 @@ public struct SplitVirtqueue {
                 descriptor(index).storeBytes(of: UInt16(index + 1), toByteOffset: 14, as: UInt16.self)
             }
         }
+        // In order, ring position p holds chain p mod chainCount, for good.
+        for position in 0..<size {
+            available.storeBytes(of: UInt16((position % chainCount) * chainLength), toByteOffset: 4 + 2 * position, as: UInt16.self)
+        }
     }
 
     /// Frees the ring memory and returns posted buffers to their pools. Only after a device reset.
     public func destroy(allocator: some DMAAllocator) {
-        for id in 0..<size { if let b = buffers[id] { Mempool.unsafeFree(b) } }
+        if inOrder {
+            // Only the chains still with the device hold buffers; the others name stale ones.
+            for k in 0..<outstanding {
+                let head = ((Int(lastUsedIndex) + k) & (chainCount - 1)) << chainShift
+                if let b = buffers[head] { Mempool.unsafeFree(b) }
+            }
+        } else {
+            for id in 0..<size { if let b = buffers[id] { Mempool.unsafeFree(b) } }
+        }
         buffers.deallocate()
         freeHeads.deallocate()
         allocator.free(region)
@@ -117,12 +141,17 @@ public struct SplitVirtqueue {
     /// buffers; returns how many were posted. Only the addresses change: lengths and flags
     /// were written by `prepareDescriptors`.
     @inlinable mutating func postReceiveBuffers(from pool: Mempool) -> Int {
-        // Two copies of the loop, so that neither tests the chain length per buffer.
-        chainLength == 1 ? postReceiveBuffers(from: pool, split: false) : postReceiveBuffers(from: pool, split: true)
+        // Copies of the loop, so that none tests the chain length or the order per buffer.
+        if inOrder {
+            return chainLength == 1 ? postReceiveBuffersInOrder(from: pool, split: false)
+                                    : postReceiveBuffersInOrder(from: pool, split: true)
+        }
+        return chainLength == 1 ? postReceiveBuffersAnyOrder(from: pool, split: false)
+                                : postReceiveBuffersAnyOrder(from: pool, split: true)
     }
 
     @inlinable @inline(__always)
-    mutating func postReceiveBuffers(from pool: Mempool, split: Bool) -> Int {
+    mutating func postReceiveBuffersAnyOrder(from pool: Mempool, split: Bool) -> Int {
         let free = freeHeads, shadow = buffers, descriptors = descriptors, headerOffset = headerOffset
         let posted = freeCount < pool.available ? freeCount : pool.available
         let start = Int(truncatingIfNeeded: availableIndex)
@@ -150,12 +179,16 @@ public struct SplitVirtqueue {
     /// virtio-net header (all zero: no offloads, virtio 1.0 §5.1.6.2) goes in each buffer's
     /// headroom, right before the frame.
     @inlinable mutating func postTransmitBuffers(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int) -> Int {
-        chainLength == 1 ? postTransmitBuffers(from: batch, count: count, split: false)
-                         : postTransmitBuffers(from: batch, count: count, split: true)
+        if inOrder {
+            return chainLength == 1 ? postTransmitBuffersInOrder(from: batch, count: count, split: false)
+                                    : postTransmitBuffersInOrder(from: batch, count: count, split: true)
+        }
+        return chainLength == 1 ? postTransmitBuffersAnyOrder(from: batch, count: count, split: false)
+                                : postTransmitBuffersAnyOrder(from: batch, count: count, split: true)
     }
 
     @inlinable @inline(__always)
-    mutating func postTransmitBuffers(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int, split: Bool) -> Int {
+    mutating func postTransmitBuffersAnyOrder(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int, split: Bool) -> Int {
         let free = freeHeads, shadow = buffers, descriptors = descriptors
         let headerOffset = headerOffset, headerLength = headerLength
         let start = Int(truncatingIfNeeded: availableIndex)
@@ -211,6 +244,11 @@ public struct SplitVirtqueue {
     /// how many. `consume(buffer, writtenBytes)` receives each; its chain is free again. A
     /// device that returns an id holding no buffer is a device bug: it is skipped, not trusted.
     @inlinable mutating func takeUsed(limit: Int, _ consume: (UnsafeMutablePointer<PacketBufferHeader>, Int) -> Void) -> Int {
+        inOrder ? takeUsedInOrder(limit: limit, consume) : takeUsedAnyOrder(limit: limit, consume)
+    }
+
+    @inlinable
+    mutating func takeUsedAnyOrder(limit: Int, _ consume: (UnsafeMutablePointer<PacketBufferHeader>, Int) -> Void) -> Int {
         let start = Int(truncatingIfNeeded: lastUsedIndex)
         let ready = Int(truncatingIfNeeded: Volatile.load16(used + 2) &- lastUsedIndex)
         if ready == 0 || limit <= 0 { return 0 }

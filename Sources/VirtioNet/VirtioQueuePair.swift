@@ -25,40 +25,61 @@ struct VirtioQueuePairState<R: RegisterAccess> {
     @inlinable
     mutating func receive(into batch: inout PacketBatch) -> Int {
         let start = batch.count
-        let headerLength = self.headerLength, capacity = UInt(bitPattern: rxDataCapacity)
-        // One comparison on the fast path covers both checks below.
-        let fastLimit = min(capacity, UInt(EthernetFrame.maxUntaggedLength))
-        var slot = batch.unsafeSlots + start, bytes = 0, oversize = 0
-        let taken = rx.takeUsed(limit: batch.capacity &- start) { buffer, written in
-            var length = UInt(bitPattern: written &- headerLength)
-            if _slowPath(length > fastLimit) {
-                // Never trust a length beyond what the buffer holds. Unsigned, so that one
-                // comparison catches both a length below the header and one above the buffer.
-                if length > capacity { length = written < headerLength ? 0 : capacity }
-                // The device delivers whatever fits the buffer (QEMU does, up to 1920 bytes
-                // here); Ethernet allows 1514 (1518 tagged). Longer frames go back, counted.
-                if EthernetFrame.isOversize(PacketBufferHeader.data(buffer), length: Int(bitPattern: length)) {
-                    Mempool.unsafeFree(buffer)
-                    oversize &+= 1
-                    return
-                }
-            }
+        let headerLength = self.headerLength
+        var slot = batch.unsafeSlots + start, bytes = 0, largest: UInt = 0
+        // The loop only records each length; the rare frame that needs a closer look is
+        // screened afterwards, so that the common case carries no branch per frame.
+        var taken = rx.takeUsed(limit: batch.capacity &- start) { buffer, written in
+            // Unsigned: a length below the header wraps to a huge value and is screened too.
+            let length = UInt(bitPattern: written &- headerLength)
+            largest = largest > length ? largest : length
             buffer.pointee.length = UInt32(truncatingIfNeeded: length)
             bytes &+= Int(bitPattern: length)
             slot.pointee = buffer
             slot += 1
         }
-        let received = taken &- oversize
-        if received > 0 {
-            batch.unsafeSetCount(start &+ received)
-            counters.pointee.rxPackets &+= UInt64(received)
+        if _slowPath(largest > UInt(min(rxDataCapacity, EthernetFrame.maxUntaggedLength))) {
+            (taken, bytes) = screenReceived(batch.unsafeSlots + start, count: taken)
+        }
+        if taken > 0 {
+            batch.unsafeSetCount(start &+ taken)
+            counters.pointee.rxPackets &+= UInt64(taken)
             counters.pointee.rxBytes &+= UInt64(bytes)
         }
-        if _slowPath(oversize > 0) { counters.pointee.rxOversize &+= UInt64(oversize) }
         // Also when nothing came: a ring left empty while the mempool was exhausted must be
         // refilled once buffers are back, or no frame could ever arrive again.
         if rx.freeCount > 0 { refillRX() }
-        return received
+        return taken
+    }
+
+    /// The slow path of `receive`: never trusts a length beyond what the buffer holds, and
+    /// gives back frames longer than Ethernet allows (the device delivers whatever fits the
+    /// buffer: QEMU does, up to 1920 bytes here; Ethernet allows 1514, 1518 tagged), counted.
+    /// Returns how many of the `count` frames at `slots` are kept (moved to the front) and
+    /// their bytes.
+    @usableFromInline @inline(never)
+    mutating func screenReceived(_ slots: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int) -> (kept: Int, bytes: Int) {
+        let capacity = UInt32(rxDataCapacity)
+        var kept = 0, bytes = 0, oversize = 0
+        for i in 0..<count {
+            let buffer = slots[i]
+            var length = buffer.pointee.length
+            // What the device wrote less the header, truncated to 32 bits: a device length
+            // below the header wrapped to within `headerLength` of UInt32.max, a value no
+            // real length reaches (the device's length is itself 32 bits).
+            if length > capacity { length = length > UInt32.max - UInt32(headerLength) ? 0 : capacity }
+            if EthernetFrame.isOversize(PacketBufferHeader.data(buffer), length: Int(length)) {
+                Mempool.unsafeFree(buffer)
+                oversize += 1
+                continue
+            }
+            buffer.pointee.length = length
+            bytes += Int(length)
+            slots[kept] = buffer
+            kept += 1
+        }
+        if oversize > 0 { counters.pointee.rxOversize &+= UInt64(oversize) }
+        return (kept, bytes)
     }
 
     /// Posts fresh buffers into every free RX chain, then publishes and notifies once.

@@ -1,7 +1,7 @@
 /// The state of a `Mempool`, kept in plain malloc'd memory so that no reference counting
 /// is involved anywhere on the packet path.
 ///
-/// The free stack, `count` buffer indices, follows this struct in the same allocation (as
+/// The free stack, `count` buffer pointers, follows this struct in the same allocation (as
 /// ixy's flexible array member): freeing a buffer finds it from the pool pointer alone.
 public struct MempoolStorage {
     @usableFromInline var base: UnsafeMutableRawPointer
@@ -12,10 +12,11 @@ public struct MempoolStorage {
 }
 
 extension UnsafeMutablePointer where Pointee == MempoolStorage {
-    /// A LIFO of free buffer indices (as ixy does): the most recently freed buffer, still warm
-    /// in the cache, is the next one handed out.
-    @inlinable var freeStack: UnsafeMutablePointer<UInt32> {
-        UnsafeMutableRawPointer(self + 1).assumingMemoryBound(to: UInt32.self)
+    /// A LIFO of free buffers (as ixy's, which keeps indices: pointers spare the multiply on
+    /// every allocation): the most recently freed buffer, still warm in the cache, is the
+    /// next one handed out.
+    @inlinable var freeStack: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>> {
+        UnsafeMutableRawPointer(self + 1).assumingMemoryBound(to: UnsafeMutablePointer<PacketBufferHeader>.self)
     }
 }
 
@@ -37,9 +38,10 @@ public struct Mempool {
             throw UIOError.device("mempool buffer size \(bufferSize) must be a power of two between 256 and 2 MiB")
         }
         let region = try allocator.allocate(size: count * bufferSize, contiguous: false)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<MempoolStorage>.stride + 4 * count,
+        let entry = MemoryLayout<UnsafeMutablePointer<PacketBufferHeader>>.stride
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<MempoolStorage>.stride + entry * count,
                                                    alignment: MemoryLayout<MempoolStorage>.alignment)
-        let stack = (raw + MemoryLayout<MempoolStorage>.stride).bindMemory(to: UInt32.self, capacity: count)
+        let stack = (raw + MemoryLayout<MempoolStorage>.stride).bindMemory(to: UnsafeMutablePointer<PacketBufferHeader>.self, capacity: count)
         // One pagemap lookup per physically contiguous block (per hugepage): at start-up the
         // per-buffer lookups cost seconds under emulation, and restarts must be quick.
         let block = max(allocator.contiguousBlockSize, bufferSize)
@@ -57,7 +59,8 @@ public struct Mempool {
             let physical = blockPhysical + UInt64(offset % block)
             let header = slot.bindMemory(to: PacketBufferHeader.self, capacity: 1)
             header.initialize(to: PacketBufferHeader(slotPhysicalAddress: physical, pool: UnsafeMutablePointer(bitPattern: 1)!, index: UInt32(i), length: 0))
-            stack[i] = UInt32(count - 1 - i)
+            // Highest first, so that buffer 0 is handed out first.
+            (stack + (count - 1 - i)).initialize(to: header)
         }
         storage = raw.bindMemory(to: MempoolStorage.self, capacity: 1)
         storage.initialize(to: MempoolStorage(base: region.virtualAddress, bufferSize: bufferSize, count: count,
@@ -98,8 +101,7 @@ public struct Mempool {
         let n = s.pointee.freeCount
         guard n > 0 else { return nil }
         s.pointee.freeCount = n &- 1
-        let index = Int(truncatingIfNeeded: s.freeStack[n &- 1])
-        let header = (s.pointee.base + index &* s.pointee.bufferSize).assumingMemoryBound(to: PacketBufferHeader.self)
+        let header = s.freeStack[n &- 1]
         header.pointee.length = 0
         return header
     }
@@ -112,13 +114,13 @@ public struct Mempool {
         let available = s.pointee.freeCount
         let n = count < available ? count : available
         if n <= 0 { return 0 }
-        let base = s.pointee.base, size = s.pointee.bufferSize, stack = s.freeStack
+        let stack = s.freeStack
         var top = available
         s.pointee.freeCount = available &- n
         let end = available &- n
         while top != end {
             top &-= 1
-            body((base + Int(truncatingIfNeeded: stack[top]) &* size).assumingMemoryBound(to: PacketBufferHeader.self))
+            body(stack[top])
         }
         return n
     }
@@ -128,7 +130,7 @@ public struct Mempool {
         let s = header.pointee.pool
         let n = s.pointee.freeCount
         assert(n < s.pointee.count, "mempool overflow: a buffer was freed twice")
-        s.freeStack[n] = header.pointee.index
+        s.freeStack[n] = header
         s.pointee.freeCount = n &+ 1
     }
 }

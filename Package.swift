@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "UIOSetup", dependencies: ["UIO", "VFIO"]),
         .target(name: "VirtioNet", dependencies: ["UIO"]),
         // Device models that stand in for hardware: drivers run against them unchanged.
-        .target(name: "UIOSimulator", dependencies: ["UIO"]),
+        .target(name: "UIOSimulator", dependencies: ["UIO", "CUIOShim"]),
         // The advanced descriptor rings that the Intel drivers share; each chip keeps its own
         // registers and init sequence.
         .target(name: "IntelNIC", dependencies: ["UIO"]),

@@ -143,6 +143,5 @@ struct EchoHandler: BatchHandler, ~Copyable {
     }
 }
 
-extension SchedulerPolicy.Mode: ExpressibleByArgument {}
 
 EchoServer.main()

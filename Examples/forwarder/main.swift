@@ -6,7 +6,9 @@ import PacketProcessing
 import Scheduler
 import UIO
 
-/// Forwards frames both ways between two NICs, touching each (as ixy-fwd does).
+/// Forwards frames both ways between two NICs, touching each (as ixy-fwd does). One
+/// `PacketLoop` serves both NICs (`DevicePair`): in hybrid mode it sleeps on both NICs'
+/// interrupts once both have been idle for a while.
 struct Forwarder: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forwarder",
@@ -23,6 +25,12 @@ struct Forwarder: ParsableCommand {
 
     @Option(help: "Stop after this many seconds (0: run until SIGINT/SIGTERM).")
     var seconds: Double = 0
+
+    @Option(help: "hybrid (poll while frames flow, sleep on both NICs' interrupts when idle), poll or interrupt. Default hybrid; with --queues above 1, poll only.")
+    var mode: SchedulerPolicy.Mode?
+
+    @Option(help: "Empty polls of both NICs before sleeping, in hybrid mode.")
+    var idlePolls: Int = 300
 
     @Option(help: "Write every received frame (both ports) to this pcap file.")
     var pcap: String?
@@ -46,6 +54,10 @@ struct Forwarder: ParsableCommand {
         guard (1...512).contains(batch) else { throw ValidationError("--batch must be between 1 and 512") }
         guard seconds >= 0 else { throw ValidationError("--seconds must be 0 or more") }
         guard (1...64).contains(queues) else { throw ValidationError("--queues must be between 1 and 64") }
+        guard idlePolls >= 1 else { throw ValidationError("--idle-polls must be at least 1") }
+        guard queues == 1 || mode == nil || mode == .poll else {
+            throw ValidationError("--mode \(mode!.rawValue) works with --queues 1 only: the multi-queue forwarder busy-polls (use --mode poll, or leave --mode out)")
+        }
         guard queues == 1 || pcap == nil else { throw ValidationError("--pcap works with --queues 1 only (one writer)") }
         guard queues == 1 || metricsFile == nil else {
             throw ValidationError("--metrics-file works with --queues 1 only for now (the multi-queue forwarder has no control thread for the first NIC)")
@@ -78,72 +90,101 @@ struct Forwarding: DevicePairUser {
     let metrics: MetricsExport?
 
     mutating func use<A: NetworkDevice & ~Copyable, B: NetworkDevice & ~Copyable>(_ a: inout A, _ b: inout B) throws {
-        var pcap = try pcapPath.map { try PcapWriter(path: $0) }
         StopSignal.installHandlers()
-        Console.line("forwarder: \(options.pciA) (\(a.driverName), link \(a.link)) <-> \(options.pciB) (\(b.driverName), link \(b.link)), batch \(options.batch): ready")
-        var batch = PacketBatch(capacity: options.batch)
-        let clock = ContinuousClock()
-        let start = clock.now
-        var lastReport = start
-        var previousA = a.statistics(), previousB = b.statistics()
-        var metricsA = metrics?.device(options.pciA, driver: a.driverName), metricsB = metrics?.device(options.pciB, driver: b.driverName)
-        // At each report (once a second) and at the stop: never per packet.
-        func export(_ sa: DeviceStatistics, _ sb: DeviceStatistics, _ a: inout A, _ b: inout B) {
-            guard let metrics else { return }
-            metricsA?.record(queue: "0", statistics: sa, poolFree: a.bufferPoolAvailable)
-            metricsA?.record(link: a.link)
-            metricsB?.record(queue: "0", statistics: sb, poolFree: b.bufferPoolAvailable)
-            metricsB?.record(link: b.link)
-            metrics.write()
+        let mode = options.mode ?? .hybrid
+        Console.line("forwarder: \(options.pciA) (\(a.driverName), link \(a.link)) <-> \(options.pciB) (\(b.driverName), link \(b.link)), batch \(options.batch), mode \(mode.rawValue): ready")
+        let policy = SchedulerPolicy(mode: mode, emptyPollsBeforeSleep: options.idlePolls, batchSize: options.batch)
+        // Ticks every 100 ms, so that --seconds ends the run on time; rates print once a second.
+        var loop = PacketLoop(policy: policy, tickInterval: .milliseconds(100),
+                              logger: ExampleLogging.logger("forwarder", device: "\(options.pciA)+\(options.pciB)"))
+        let summary = try withDevicePair(&a, &b) { pair in
+            let pcap = try pcapPath.map { try PcapWriter(path: $0) }
+            var handler = ForwardHandler(options: options, a: pair.first, b: pair.second, pcap: pcap, metrics: metrics)
+            try loop.run(device: &pair, handler: &handler)
+            return handler.finish() + " interrupts=\(pair.firstInterrupts)/\(pair.secondInterrupts)"
         }
-        var dropped: UInt64 = 0
-        var polls = 0
-        while !StopSignal.isRequested {
-            dropped &+= forwardBatch(from: &a, to: &b, batch: &batch, pcap: &pcap)
-            dropped &+= forwardBatch(from: &b, to: &a, batch: &batch, pcap: &pcap)
-            polls &+= 1
-            if polls & 0xfff == 0 {
-                let now = clock.now
-                if options.seconds > 0 && now - start >= .milliseconds(Int(options.seconds * 1000)) { break }
-                if now - lastReport >= .seconds(1) {
-                    let seconds = (now - lastReport) / .seconds(1)
-                    let sa = a.statistics(), sb = b.statistics()
-                    Console.line("forwarder: \(options.pciA) " + rate(sa, previousA, seconds) + " | \(options.pciB) " + rate(sb, previousB, seconds))
-                    export(sa, sb, &a, &b)
-                    previousA = sa
-                    previousB = sb
-                    lastReport = now
-                    pcap?.flush()
-                }
-            }
-        }
-        pcap?.flush()
-        let sa = a.statistics(), sb = b.statistics()
-        export(sa, sb, &a, &b)
-        // rx-oversize: frames longer than Ethernet allows, which the NIC or driver discarded
-        // instead of forwarding them as giants.
-        Console.line("forwarder: stopped. \(options.pciA) rx=\(sa.rxPackets) tx=\(sa.txPackets) rx-oversize=\(sa.rxOversize), "
-                     + "\(options.pciB) rx=\(sb.rxPackets) tx=\(sb.txPackets) rx-oversize=\(sb.rxOversize), dropped=\(dropped)")
+        Console.line(summary + " \(loop.statistics.summary)")
+    }
+}
+
+/// Forwards each batch the loop receives out of the other NIC: A's RX queue 0 to B's TX
+/// queue 0 and back. Prints rates and writes metrics once a second.
+struct ForwardHandler<A: NetworkDevice & ~Copyable, B: NetworkDevice & ~Copyable>: BatchHandler, ~Copyable {
+    let options: Forwarder
+    let a: UnsafeMutablePointer<A>
+    let b: UnsafeMutablePointer<B>
+    var pcap: PcapWriter?
+    let metrics: MetricsExport?
+    var metricsA: DeviceMetrics?
+    var metricsB: DeviceMetrics?
+    let clock = ContinuousClock()
+    let start: ContinuousClock.Instant
+    var lastReport: ContinuousClock.Instant
+    var previousA: DeviceStatistics
+    var previousB: DeviceStatistics
+    /// Frames received that the other NIC's TX ring had no room for (freed, counted).
+    var dropped: UInt64 = 0
+
+    init(options: Forwarder, a: UnsafeMutablePointer<A>, b: UnsafeMutablePointer<B>, pcap: consuming PcapWriter?, metrics: MetricsExport?) {
+        self.options = options
+        self.a = a
+        self.b = b
+        self.pcap = pcap
+        self.metrics = metrics
+        metricsA = metrics?.device(options.pciA, driver: a.pointee.driverName)
+        metricsB = metrics?.device(options.pciB, driver: b.pointee.driverName)
+        start = clock.now
+        lastReport = start
+        previousA = a.pointee.statistics()
+        previousB = b.pointee.statistics()
     }
 
-    /// Receives one batch on `from`, touches each frame, sends it on `to`; returns frames dropped.
-    @inline(__always)
-    func forwardBatch<X: NetworkDevice & ~Copyable, Y: NetworkDevice & ~Copyable>(
-        from: inout X, to: inout Y, batch: inout PacketBatch, pcap: inout PcapWriter?
-    ) -> UInt64 {
-        let received = from.receive(queue: 0, into: &batch)
-        if received == 0 { return 0 }
-        for i in 0..<received {
+    mutating func handle<D: NetworkDevice & ~Copyable>(_ batch: inout PacketBatch, queue: Int, device: inout D) {
+        for i in 0..<batch.count {
             let frame = batch[i]
             if pcap != nil { pcap!.write(UnsafeRawBufferPointer(frame.bytes)) }
             // Touch the frame, as a real forwarder would (ixy-fwd increments data[1]).
             frame.data.storeBytes(of: frame.data.load(fromByteOffset: 1, as: UInt8.self) &+ 1, toByteOffset: 1, as: UInt8.self)
         }
-        let sent = to.transmit(queue: 0, from: &batch)
-        let left = batch.count
-        batch.removeAll()
-        _ = sent
-        return UInt64(left)
+        // The pair numbers A's RX queue 0, then B's.
+        _ = queue == 0 ? b.pointee.transmit(queue: 0, from: &batch) : a.pointee.transmit(queue: 0, from: &batch)
+        // What the TX ring could not take is freed by the loop.
+        dropped &+= UInt64(batch.count)
+    }
+
+    mutating func tick<D: NetworkDevice & ~Copyable>(device: inout D) {
+        let now = clock.now
+        if options.seconds > 0 && now - start >= .milliseconds(Int(options.seconds * 1000)) { StopSignal.request() }
+        guard now - lastReport >= .seconds(1) else { return }
+        let seconds = (now - lastReport) / .seconds(1)
+        let sa = a.pointee.statistics(), sb = b.pointee.statistics()
+        Console.line("forwarder: \(options.pciA) " + rate(sa, previousA, seconds) + " | \(options.pciB) " + rate(sb, previousB, seconds))
+        export(sa, sb)
+        previousA = sa
+        previousB = sb
+        lastReport = now
+        pcap?.flush()
+    }
+
+    /// At each report (once a second) and at the stop: never per packet.
+    mutating func export(_ sa: DeviceStatistics, _ sb: DeviceStatistics) {
+        guard let metrics else { return }
+        metricsA?.record(queue: "0", statistics: sa, poolFree: a.pointee.bufferPoolAvailable)
+        metricsA?.record(link: a.pointee.link)
+        metricsB?.record(queue: "0", statistics: sb, poolFree: b.pointee.bufferPoolAvailable)
+        metricsB?.record(link: b.pointee.link)
+        metrics.write()
+    }
+
+    /// The last metrics and the closing line.
+    mutating func finish() -> String {
+        pcap?.flush()
+        let sa = a.pointee.statistics(), sb = b.pointee.statistics()
+        export(sa, sb)
+        // rx-oversize: frames longer than Ethernet allows, which the NIC or driver discarded
+        // instead of forwarding them as giants.
+        return "forwarder: stopped. \(options.pciA) rx=\(sa.rxPackets) tx=\(sa.txPackets) rx-oversize=\(sa.rxOversize), "
+            + "\(options.pciB) rx=\(sb.rxPackets) tx=\(sb.txPackets) rx-oversize=\(sb.rxOversize), dropped=\(dropped)"
     }
 
     /// Mpps and Mbit/s on the wire (each frame plus 24 bytes of preamble, gap and FCS).

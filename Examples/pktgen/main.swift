@@ -42,6 +42,9 @@ struct PacketGenerator: ParsableCommand {
     @Flag(help: "Send nothing: receive every frame, count it and drop it (the counterpart of DPDK testpmd's rxonly).")
     var receiveOnly = false
 
+    @Option(help: "With --receive-only: hybrid (poll while frames flow, sleep on the interrupt when idle), poll or interrupt.")
+    var mode: SchedulerPolicy.Mode = .hybrid
+
     @Option(help: "Kernel route to the NIC: auto (whatever it is bound to), uio or vfio.")
     var backend: Backend = .auto
 
@@ -91,7 +94,7 @@ struct Generator: DeviceUser {
     }
 
     mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
-        if options.receiveOnly { return receiveOnly(&device) }
+        if options.receiveOnly { return try receiveOnly(&device) }
         let pool = try Mempool(count: 2048, allocator: HugepageAllocator())
         defer { pool.destroy(using: HugepageAllocator()) }
         // Prefill every buffer once (as ixy does): only the sequence number changes per packet.
@@ -159,40 +162,53 @@ struct Generator: DeviceUser {
 }
 
 extension Generator {
-    /// Receive-only mode: receive in batches, drop every frame, count them. The receive path
-    /// alone (descriptor reap, refill, one notify per batch), for comparison with testpmd rxonly.
-    func receiveOnly<D: NetworkDevice & ~Copyable>(_ device: inout D) {
+    /// Receive-only mode: the scheduler's loop receives in batches; every frame is counted and
+    /// dropped. The receive path alone (descriptor reap, refill, one notify per batch), for
+    /// comparison with testpmd rxonly.
+    func receiveOnly<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
         StopSignal.installHandlers()
-        Console.line("pktgen: \(device.driverName) \(options.pciAddress) mac \(device.macAddress) link \(device.link), receive only, batch \(options.batch): ready")
-        var batch = PacketBatch(capacity: options.batch)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let end = start + .milliseconds(Int(options.seconds * 1000))
-        var nextReport = start + .seconds(1)
-        var received: UInt64 = 0
-        var receivedAtReport: UInt64 = 0
-        var iterations = 0
-        var series = metrics?.device(options.pciAddress, driver: device.driverName)
-        while !StopSignal.isRequested {
-            iterations &+= 1
-            let n = device.receive(queue: 0, into: &batch)
-            received &+= UInt64(n)
-            batch.removeAll()
-            if iterations & 63 == 0 {
-                let now = clock.now
-                if now >= end { break }
-                if now >= nextReport {
-                    Console.line("pktgen: received \(received - receivedAtReport) pps")
-                    export(&series, &device)
-                    receivedAtReport = received
-                    nextReport = nextReport + .seconds(1)
-                }
-            }
-        }
-        let seconds = (clock.now - start) / .seconds(1)
-        export(&series, &device)
+        Console.line("pktgen: \(device.driverName) \(options.pciAddress) mac \(device.macAddress) link \(device.link), receive only, batch \(options.batch), mode \(options.mode.rawValue): ready")
+        // Ticks every 100 ms, so that --seconds ends the run on time; rates print once a second.
+        var loop = PacketLoop(policy: SchedulerPolicy(mode: options.mode, batchSize: options.batch), tickInterval: .milliseconds(100),
+                              logger: ExampleLogging.logger("pktgen", device: options.pciAddress))
+        var counter = DropCounter(generator: self, series: metrics?.device(options.pciAddress, driver: device.driverName))
+        try loop.run(device: &device, handler: &counter)
+        let seconds = (counter.clock.now - counter.start) / .seconds(1)
+        export(&counter.series, &device)
         device.shutdown()
-        Console.line("received \(received) packets in \(seconds.decimalText(2)) s (\(Int(Double(received) / max(seconds, 1e-9))) pps)")
+        Console.line("received \(counter.received) packets in \(seconds.decimalText(2)) s (\(Int(Double(counter.received) / max(seconds, 1e-9))) pps) \(loop.statistics.summary)")
+    }
+}
+
+/// Counts what the loop receives and drops it (the loop frees what a handler leaves).
+struct DropCounter: BatchHandler {
+    let generator: Generator
+    var series: DeviceMetrics?
+    let clock = ContinuousClock()
+    let start: ContinuousClock.Instant
+    var nextReport: ContinuousClock.Instant
+    var received: UInt64 = 0
+    var receivedAtReport: UInt64 = 0
+
+    init(generator: Generator, series: DeviceMetrics?) {
+        self.generator = generator
+        self.series = series
+        start = clock.now
+        nextReport = start + .seconds(1)
+    }
+
+    mutating func handle<D: NetworkDevice & ~Copyable>(_ batch: inout PacketBatch, queue: Int, device: inout D) {
+        received &+= UInt64(batch.count)
+    }
+
+    mutating func tick<D: NetworkDevice & ~Copyable>(device: inout D) {
+        let now = clock.now
+        if now - start >= .milliseconds(Int(generator.options.seconds * 1000)) { StopSignal.request() }
+        guard now >= nextReport else { return }
+        Console.line("pktgen: received \(received - receivedAtReport) pps")
+        generator.export(&series, &device)
+        receivedAtReport = received
+        nextReport = nextReport + .seconds(1)
     }
 }
 

@@ -195,6 +195,8 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
         try function.waitForInterrupt(timeout: timeout)
     }
 
+    public var interruptDescriptors: [Int32] { function.interruptDescriptors }
+
     /// Reads ICR, which clears it outside MSI-X mode and deasserts INTx, then unmasks INTx.
     /// RXDW stands for every RX queue; LSC updates the link from STATUS.
     public mutating func acknowledgeInterrupt() throws -> InterruptCauses {

@@ -195,6 +195,8 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
         try function.waitForInterrupt(timeout: timeout)
     }
 
+    public var interruptDescriptors: [Int32] { function.interruptDescriptors }
+
     /// Reads EICR, which clears it (not in MSI-X mode, §8.2.3.5.1) and deasserts INTx, then
     /// unmasks INTx. Bits 15:0 are the queue causes, bit 20 a link status change.
     public mutating func acknowledgeInterrupt() throws -> InterruptCauses {

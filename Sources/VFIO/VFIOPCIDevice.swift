@@ -32,6 +32,9 @@ public struct VFIOPCIDevice: ~Copyable, PCIFunction {
     /// An allocator whose memory this device can reach (and no other memory).
     public var dmaAllocator: VFIODMAAllocator { VFIODMAAllocator(container: container) }
     public var interruptMode: VFIOInterruptLine.Mode { interrupts.mode }
+    /// The eventfd of every vector (or of INTx).
+    public var interruptDescriptors: [Int32] { (0..<interrupts.vectorCount).map { interrupts.descriptor(ofVector: $0) } }
+
     public var interruptVectors: Int {
         if case .msix(let vectors) = interrupts.mode { return vectors }
         return 0

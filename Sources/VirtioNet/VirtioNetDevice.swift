@@ -299,6 +299,8 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         try function.waitForInterrupt(timeout: timeout)
     }
 
+    public var interruptDescriptors: [Int32] { function.interruptDescriptors }
+
     /// Reads ISR (which clears it and deasserts INTx), then unmasks INTx. ISR bit 1 is a
     /// configuration change: QEMU reports a link change as 0x03. ISR bit 0 does not say which
     /// queue: every pair may have work (the fan-out asks each sleeping queue's used ring).

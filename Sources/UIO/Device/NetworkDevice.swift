@@ -25,6 +25,9 @@ public protocol NetworkDevice: ~Copyable {
     mutating func disableInterrupt(queue: Int)
     /// Blocks until the device interrupts or `timeout` passes (nil).
     mutating func waitForInterrupt(timeout: Duration?) throws -> InterruptEvent?
+    /// What to poll(2) for this device's interrupts beside other devices' (`DevicePair`);
+    /// readable when `waitForInterrupt` would return at once. Empty when there is nothing to poll.
+    var interruptDescriptors: [Int32] { get }
     /// Reads and clears the device's interrupt cause, updates link state on a link change,
     /// then re-arms the line. Returns what fired.
     mutating func acknowledgeInterrupt() throws -> InterruptCauses
@@ -44,6 +47,7 @@ public protocol NetworkDevice: ~Copyable {
 
 extension NetworkDevice where Self: ~Copyable {
     public var bufferPoolAvailable: Int? { nil }
+    public var interruptDescriptors: [Int32] { [] }
 }
 
 /// What an interrupt acknowledgement found.

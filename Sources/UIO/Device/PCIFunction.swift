@@ -25,11 +25,17 @@ public protocol PCIFunction: ~Copyable {
     /// means INTx only. A driver programs its device to raise vector 0 for configuration
     /// changes and 1 + q for RX queue q, when there are enough of them.
     var interruptVectors: Int { get }
+
+    /// File descriptors that poll(2) reports readable when `waitForInterrupt` would return at
+    /// once: one loop can then sleep on several devices (`DevicePair`). Empty when there are none.
+    var interruptDescriptors: [Int32] { get }
 }
 
 extension PCIFunction where Self: ~Copyable {
     /// UIO's `uio_pci_generic` offers INTx only.
     public var interruptVectors: Int { 0 }
+
+    public var interruptDescriptors: [Int32] { [] }
 
     /// Turns on memory and I/O decoding and bus mastering (DMA). uio_pci_generic leaves
     /// Bus Master off, and clears it again when `/dev/uioN` is closed.

@@ -22,6 +22,8 @@ public struct UIOPCIDevice: ~Copyable, PCIFunction {
     public var deviceID: UInt16 { info.deviceID }
     /// `/dev/uioN`'s descriptor, for `poll()` over several devices.
     public var interruptDescriptor: CInt { interrupts.fileDescriptor }
+    /// `/dev/uioN`: readable once its interrupt count has moved past the last one read.
+    public var interruptDescriptors: [Int32] { [interrupts.fileDescriptor] }
     public var rearmMethod: InterruptRearmMethod { interrupts.method }
 
     /// Opens the device's UIO node, config space and BARs.

@@ -1,4 +1,6 @@
+import CUIOShim
 import Foundation
+import Glibc
 import UIO
 
 /// A level-triggered INTx line with the interrupt handling of `uio_pci_generic`.
@@ -15,8 +17,16 @@ public final class SimulatedInterruptLine: @unchecked Sendable {
     private var level = false
     private var masked = false
     private var events: UInt32 = 0
+    /// Readable while an event is delivered and not yet taken by `wait`, as `/dev/uioN` is
+    /// for poll(2): one loop can sleep on several simulated devices (`DevicePair`).
+    public let eventDescriptor: Int32
 
-    public init() {}
+    public init() {
+        eventDescriptor = uio_eventfd_nonblocking()
+        precondition(eventDescriptor >= 0, "eventfd: \(String(cString: strerror(errno)))")
+    }
+
+    deinit { close(eventDescriptor) }
 
     /// Whether the device asserts the line (PCI status bit 3, Interrupt Status).
     public var isAsserted: Bool { locked { level } }
@@ -45,6 +55,8 @@ public final class SimulatedInterruptLine: @unchecked Sendable {
         guard level && !masked else { return }
         masked = true
         events &+= 1
+        var one: UInt64 = 1
+        _ = write(eventDescriptor, &one, 8)
         condition.broadcast()
     }
 
@@ -52,7 +64,13 @@ public final class SimulatedInterruptLine: @unchecked Sendable {
     /// file of a UIO node remembers its own), or until `timeout` passes. nil timeout: forever.
     func wait(after seen: UInt32, timeout: Duration?) -> UInt32? {
         condition.lock()
-        defer { condition.unlock() }
+        defer {
+            // Whether an event was taken or none was there for this waiter, the descriptor
+            // reads empty until the next one.
+            var value: UInt64 = 0
+            _ = read(eventDescriptor, &value, 8)
+            condition.unlock()
+        }
         let deadline = timeout.map { Date(timeIntervalSinceNow: Double($0.components.seconds) + Double($0.components.attoseconds) * 1e-18) }
         while events == seen {
             if let deadline {

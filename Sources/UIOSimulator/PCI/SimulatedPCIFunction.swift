@@ -38,6 +38,8 @@ public struct SimulatedPCIFunction<Model: SimulatedDeviceModel>: ~Copyable, PCIF
         return SimulatedRegisters(model: model, bar: index)
     }
 
+    public var interruptDescriptors: [Int32] { [model.interruptLine.eventDescriptor] }
+
     public mutating func waitForInterrupt(timeout: Duration?) throws -> InterruptEvent? {
         guard let count = model.interruptLine.wait(after: seenInterrupts, timeout: timeout) else { return nil }
         let missed = count &- seenInterrupts &- 1

@@ -1,0 +1,4 @@
+import ArgumentParser
+import Scheduler
+
+extension SchedulerPolicy.Mode: ExpressibleByArgument {}

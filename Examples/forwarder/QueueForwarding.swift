@@ -56,6 +56,7 @@ struct SecondSet<QA: QueuePair & ~Copyable>: QueueSetUser {
         let waker = try QueueWaker(queues: queues.count)
         defer { waker.destroy() }
         let setA = setA, batchSize = options.batch, seconds = options.seconds, pciA = options.pciA, pciB = options.pciB
+        let retries = options.txRetries
         _ = try QueueThreads.run(device: &device, queues: &queues, waker: waker, cores: cores,
                                  logger: ExampleLogging.logger("forwarder", device: pciB)) { b, context in
             let a = setA.slot(b.index)
@@ -64,8 +65,8 @@ struct SecondSet<QA: QueuePair & ~Copyable>: QueueSetUser {
             let start = clock.now
             var dropped: UInt64 = 0, polls = 0
             while !context.shouldStop && !StopSignal.isRequested {
-                dropped &+= forward(from: &a.pointee, to: &b, batch: &batch)
-                dropped &+= forward(from: &b, to: &a.pointee, batch: &batch)
+                dropped &+= forward(from: &a.pointee, to: &b, batch: &batch, retries: retries)
+                dropped &+= forward(from: &b, to: &a.pointee, batch: &batch, retries: retries)
                 polls &+= 1
                 if polls & 0xfff == 0, seconds > 0, clock.now - start >= .milliseconds(Int(seconds * 1000)) { break }
             }
@@ -76,9 +77,10 @@ struct SecondSet<QA: QueuePair & ~Copyable>: QueueSetUser {
     }
 }
 
-/// One batch from `from` to `to`, each frame touched (as ixy-fwd); returns frames dropped.
+/// One batch from `from` to `to`, each frame touched (as ixy-fwd); while `to`'s ring is full,
+/// up to `retries` more transmit calls (as the single-queue forwarder); returns frames dropped.
 @inline(__always)
-func forward<X: QueuePair & ~Copyable, Y: QueuePair & ~Copyable>(from: inout X, to: inout Y, batch: inout PacketBatch) -> UInt64 {
+func forward<X: QueuePair & ~Copyable, Y: QueuePair & ~Copyable>(from: inout X, to: inout Y, batch: inout PacketBatch, retries: Int) -> UInt64 {
     let received = from.receive(into: &batch)
     if received == 0 { return 0 }
     for i in 0..<received {
@@ -86,6 +88,11 @@ func forward<X: QueuePair & ~Copyable, Y: QueuePair & ~Copyable>(from: inout X, 
         data.storeBytes(of: data.load(fromByteOffset: 1, as: UInt8.self) &+ 1, toByteOffset: 1, as: UInt8.self)
     }
     _ = to.transmit(from: &batch)
+    var tries = 0
+    while batch.count > 0 && tries < retries {
+        _ = to.transmit(from: &batch)
+        tries += 1
+    }
     let left = batch.count
     batch.removeAll()
     return UInt64(left)

@@ -32,6 +32,9 @@ struct Forwarder: ParsableCommand {
     @Option(help: "Empty polls of both NICs before sleeping, in hybrid mode.")
     var idlePolls: Int = 300
 
+    @Option(help: "When the other NIC's TX ring is full, try this many more times (reaping its completions) before dropping what is left; 0 drops at once, as ixy-fwd does.")
+    var txRetries: Int = 1000
+
     @Option(help: "Write every received frame (both ports) to this pcap file.")
     var pcap: String?
 
@@ -55,6 +58,7 @@ struct Forwarder: ParsableCommand {
         guard seconds >= 0 else { throw ValidationError("--seconds must be 0 or more") }
         guard (1...64).contains(queues) else { throw ValidationError("--queues must be between 1 and 64") }
         guard idlePolls >= 1 else { throw ValidationError("--idle-polls must be at least 1") }
+        guard (0...1_000_000).contains(txRetries) else { throw ValidationError("--tx-retries must be between 0 and 1000000") }
         guard queues == 1 || mode == nil || mode == .poll else {
             throw ValidationError("--mode \(mode!.rawValue) works with --queues 1 only: the multi-queue forwarder busy-polls (use --mode poll, or leave --mode out)")
         }
@@ -147,9 +151,23 @@ struct ForwardHandler<A: NetworkDevice & ~Copyable, B: NetworkDevice & ~Copyable
             frame.data.storeBytes(of: frame.data.load(fromByteOffset: 1, as: UInt8.self) &+ 1, toByteOffset: 1, as: UInt8.self)
         }
         // The pair numbers A's RX queue 0, then B's.
-        _ = queue == 0 ? b.pointee.transmit(queue: 0, from: &batch) : a.pointee.transmit(queue: 0, from: &batch)
+        if queue == 0 { send(&batch, on: b) } else { send(&batch, on: a) }
         // What the TX ring could not take is freed by the loop.
         dropped &+= UInt64(batch.count)
+    }
+
+    /// Transmits `batch`; while the ring is full, tries again (each try reaps what the NIC has
+    /// sent) up to `--tx-retries` times. Waiting here holds the next receive back, so a burst
+    /// (after a wake-up, say) backs up into the RX ring and the host's queue instead of being
+    /// dropped; only a NIC that stays full loses frames.
+    @inline(__always)
+    func send<X: NetworkDevice & ~Copyable>(_ batch: inout PacketBatch, on nic: UnsafeMutablePointer<X>) {
+        _ = nic.pointee.transmit(queue: 0, from: &batch)
+        var tries = 0
+        while batch.count > 0 && tries < options.txRetries {
+            _ = nic.pointee.transmit(queue: 0, from: &batch)
+            tries += 1
+        }
     }
 
     mutating func tick<D: NetworkDevice & ~Copyable>(device: inout D) {

@@ -47,18 +47,8 @@ extension SplitVirtqueue {
                 let buffer = next.pointee
                 next += 1
                 shadow[head] = buffer
-                // 16 zero bytes before the frame (one store) cover both header sizes (10 and 12).
-                (PacketBufferHeader.data(buffer) - 16).storeBytes(of: .zero, as: SIMD2<UInt64>.self)
-                let length = buffer.pointee.length
-                let slot = buffer.pointee.slotPhysicalAddress
-                let d = descriptors + 16 &* head
-                d.storeBytes(of: slot &+ headerOffset, as: UInt64.self)
-                if split {
-                    d.storeBytes(of: slot &+ UInt64(PacketBufferHeader.dataOffset), toByteOffset: 16, as: UInt64.self)
-                    d.storeBytes(of: length, toByteOffset: 24, as: UInt32.self)
-                } else {
-                    d.storeBytes(of: length &+ headerLength, toByteOffset: 8, as: UInt32.self)
-                }
+                let length = Self.writeTransmitChain(head, buffer, descriptors: descriptors, headerOffset: headerOffset,
+                                                     headerLength: headerLength, split: split)
                 bytes &+= Int(truncatingIfNeeded: length)
                 head &+= split ? 2 : 1
             }

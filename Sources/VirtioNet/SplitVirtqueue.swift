@@ -202,18 +202,8 @@ public struct SplitVirtqueue {
                 top &-= 1
                 let head = Int(truncatingIfNeeded: free[top])
                 shadow[head] = buffer
-                // 16 zero bytes before the frame (one store) cover both header sizes (10 and 12).
-                (PacketBufferHeader.data(buffer) - 16).storeBytes(of: .zero, as: SIMD2<UInt64>.self)
-                let length = buffer.pointee.length
-                let slot = buffer.pointee.slotPhysicalAddress
-                let d = descriptors + 16 &* head
-                d.storeBytes(of: slot &+ headerOffset, as: UInt64.self)
-                if split {
-                    d.storeBytes(of: slot &+ UInt64(PacketBufferHeader.dataOffset), toByteOffset: 16, as: UInt64.self)
-                    d.storeBytes(of: length, toByteOffset: 24, as: UInt32.self)
-                } else {
-                    d.storeBytes(of: length &+ headerLength, toByteOffset: 8, as: UInt32.self)
-                }
+                let length = Self.writeTransmitChain(head, buffer, descriptors: descriptors, headerOffset: headerOffset,
+                                                     headerLength: headerLength, split: split)
                 entry.storeBytes(of: UInt16(truncatingIfNeeded: head), as: UInt16.self)
                 entry += 2
                 bytes &+= Int(truncatingIfNeeded: length)
@@ -222,6 +212,26 @@ public struct SplitVirtqueue {
         freeCount = top
         availableIndex = UInt16(truncatingIfNeeded: start &+ count)
         return bytes
+    }
+
+    /// Writes TX chain `head` for `buffer` and returns the frame's length. The virtio-net
+    /// header (all zero: no offloads, virtio 1.0 §5.1.6.2) goes in the buffer's headroom: 16
+    /// zero bytes before the frame (one store) cover both header sizes (10 and 12).
+    @inlinable @inline(__always)
+    static func writeTransmitChain(_ head: Int, _ buffer: UnsafeMutablePointer<PacketBufferHeader>, descriptors: UnsafeMutableRawPointer,
+                                   headerOffset: UInt64, headerLength: UInt32, split: Bool) -> UInt32 {
+        (PacketBufferHeader.data(buffer) - 16).storeBytes(of: .zero, as: SIMD2<UInt64>.self)
+        let length = buffer.pointee.length
+        let slot = buffer.pointee.slotPhysicalAddress
+        let d = descriptors + 16 &* head
+        d.storeBytes(of: slot &+ headerOffset, as: UInt64.self)
+        if split {
+            d.storeBytes(of: slot &+ UInt64(PacketBufferHeader.dataOffset), toByteOffset: 16, as: UInt64.self)
+            d.storeBytes(of: length, toByteOffset: 24, as: UInt32.self)
+        } else {
+            d.storeBytes(of: length &+ headerLength, toByteOffset: 8, as: UInt32.self)
+        }
+        return length
     }
 
     /// Makes posted buffers visible to the device: descriptors first, then `avail.idx`.

@@ -32,6 +32,19 @@ import VirtioNet
         }
     }
 
+    /// A legacy and a modern simulated virtio NIC, with their MAC addresses.
+    struct TwoNICs {
+        let dma = SimulatedDMA()
+        let macA = MACAddress(0x52, 0x54, 0, 0, 0, 1), macB = MACAddress(0x52, 0x54, 0, 0, 0, 2)
+        let modelA: VirtioNetModel, modelB: VirtioNetModel
+        init() {
+            modelA = VirtioNetModel(.init(layout: .legacy, mac: macA), dma: dma)
+            modelB = VirtioNetModel(.init(layout: .modern, mac: macB), dma: dma)
+        }
+        func makeA() throws -> Virtio { try Virtio(function: modelA.makePCIFunction(), allocator: dma) }
+        func makeB() throws -> Virtio { try Virtio(function: modelB.makePCIFunction(), allocator: dma) }
+    }
+
     /// Waits (bounded) until the model has sent something, and takes it.
     func transmitted(by model: VirtioNetModel) -> [[UInt8]] {
         for _ in 0..<200 {
@@ -44,12 +57,9 @@ import VirtioNet
 
     @Test(arguments: [SchedulerPolicy.Mode.hybrid, .interrupt])
     func aSleepingPairWakesForAFrameOnEitherNIC(mode: SchedulerPolicy.Mode) throws {
-        let dma = SimulatedDMA()
-        let macA = MACAddress(0x52, 0x54, 0, 0, 0, 1), macB = MACAddress(0x52, 0x54, 0, 0, 0, 2)
-        let modelA = VirtioNetModel(.init(layout: .legacy, mac: macA), dma: dma)
-        let modelB = VirtioNetModel(.init(layout: .modern, mac: macB), dma: dma)
-        var a = try Virtio(function: modelA.makePCIFunction(), allocator: dma)
-        var b = try Virtio(function: modelB.makePCIFunction(), allocator: dma)
+        let nics = TwoNICs()
+        let (modelA, modelB, macA, macB) = (nics.modelA, nics.modelB, nics.macA, nics.macB)
+        var a = try nics.makeA(), b = try nics.makeB()
         modelA.startRunning()
         modelB.startRunning()
         defer {
@@ -90,12 +100,9 @@ import VirtioNet
     /// The pair's wait itself, step by step: an armed queue's frame on either NIC ends the
     /// wait at once, and the acknowledgement names that NIC's queue (B's after A's).
     @Test func waitsOnBothNICsInterrupts() throws {
-        let dma = SimulatedDMA()
-        let macA = MACAddress(0x52, 0x54, 0, 0, 0, 1), macB = MACAddress(0x52, 0x54, 0, 0, 0, 2)
-        let modelA = VirtioNetModel(.init(layout: .legacy, mac: macA), dma: dma)
-        let modelB = VirtioNetModel(.init(layout: .modern, mac: macB), dma: dma)
-        var a = try Virtio(function: modelA.makePCIFunction(), allocator: dma)
-        var b = try Virtio(function: modelB.makePCIFunction(), allocator: dma)
+        let nics = TwoNICs()
+        let (modelA, modelB, macA, macB) = (nics.modelA, nics.modelB, nics.macA, nics.macB)
+        var a = try nics.makeA(), b = try nics.makeB()
         let clock = ContinuousClock()
         try withDevicePair(&a, &b) { pair in
             pair.enableInterrupt(queue: 0)

@@ -69,7 +69,7 @@ public struct DevicePair<A: NetworkDevice & ~Copyable, B: NetworkDevice & ~Copya
             throw UIOError.device("\(which) offers no interrupt descriptor to wait on beside the other NIC's: run the loop in poll mode")
         }
         var fds = (first + second).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        let ms: Int32 = timeout.map { Int32(clamping: $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? -1
+        let ms = timeout.pollMilliseconds
         let ready = poll(&fds, nfds_t(fds.count), ms)
         if ready < 0 {
             if errno == EINTR { return nil }

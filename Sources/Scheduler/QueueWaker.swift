@@ -133,7 +133,7 @@ public struct QueueWaker: @unchecked Sendable {
             return .woken
         }
         var pfd = pollfd(fd: s.pointee.eventFD, events: Int16(POLLIN), revents: 0)
-        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ms = timeout.pollMilliseconds
         let ready = poll(&pfd, 1, ms)
         if ready < 0 && errno != EINTR { throw UIOError.fromErrno("poll", path: "queue \(queue.index)'s eventfd") }
         if ready > 0 {

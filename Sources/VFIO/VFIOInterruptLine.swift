@@ -91,7 +91,7 @@ public struct VFIOInterruptLine: ~Copyable, InterruptLine {
 
     public mutating func wait(timeout: Duration?) throws -> InterruptEvent? {
         let n = eventFDs.count
-        let ms: Int32 = timeout.map { Int32(clamping: $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? -1
+        let ms = timeout.pollMilliseconds
         return try withUnsafeTemporaryAllocation(of: pollfd.self, capacity: n) { pfds in
             for i in 0..<n { pfds[i] = pollfd(fd: eventFDs[i], events: Int16(POLLIN), revents: 0) }
             let ready = poll(pfds.baseAddress, nfds_t(n), ms)

@@ -33,7 +33,7 @@ public struct UIOInterruptLine: ~Copyable, InterruptLine {
     public mutating func wait(timeout: Duration?) throws -> InterruptEvent? {
         if let timeout {
             var pfd = pollfd(fd: fileDescriptor, events: Int16(POLLIN), revents: 0)
-            let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+            let ms = timeout.pollMilliseconds
             let ready = Glibc.poll(&pfd, 1, ms)
             if ready < 0 {
                 if errno == EINTR { return nil }

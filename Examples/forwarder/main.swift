@@ -26,8 +26,8 @@ struct Forwarder: ParsableCommand {
     @Option(help: "Stop after this many seconds (0: run until SIGINT/SIGTERM).")
     var seconds: Double = 0
 
-    @Option(help: "hybrid (poll while frames flow, sleep on both NICs' interrupts when idle), poll or interrupt. Default hybrid; with --queues above 1, poll only.")
-    var mode: SchedulerPolicy.Mode?
+    @Option(help: "hybrid (poll while frames flow, sleep on both NICs' interrupts when idle), poll or interrupt.")
+    var mode: SchedulerPolicy.Mode = .hybrid
 
     @Option(help: "Empty polls of both NICs before sleeping, in hybrid mode.")
     var idlePolls: Int = 300
@@ -59,9 +59,6 @@ struct Forwarder: ParsableCommand {
         guard (1...64).contains(queues) else { throw ValidationError("--queues must be between 1 and 64") }
         guard idlePolls >= 1 else { throw ValidationError("--idle-polls must be at least 1") }
         guard (0...1_000_000).contains(txRetries) else { throw ValidationError("--tx-retries must be between 0 and 1000000") }
-        guard queues == 1 || mode == nil || mode == .poll else {
-            throw ValidationError("--mode \(mode!.rawValue) works with --queues 1 only: the multi-queue forwarder busy-polls (use --mode poll, or leave --mode out)")
-        }
         guard queues == 1 || pcap == nil else { throw ValidationError("--pcap works with --queues 1 only (one writer)") }
         guard queues == 1 || metricsFile == nil else {
             throw ValidationError("--metrics-file works with --queues 1 only for now (the multi-queue forwarder has no control thread for the first NIC)")
@@ -95,7 +92,7 @@ struct Forwarding: DevicePairUser {
 
     mutating func use<A: NetworkDevice & ~Copyable, B: NetworkDevice & ~Copyable>(_ a: inout A, _ b: inout B) throws {
         StopSignal.installHandlers()
-        let mode = options.mode ?? .hybrid
+        let mode = options.mode
         Console.line("forwarder: \(options.pciA) (\(a.driverName), link \(a.link)) <-> \(options.pciB) (\(b.driverName), link \(b.link)), batch \(options.batch), mode \(mode.rawValue): ready")
         let policy = SchedulerPolicy(mode: mode, emptyPollsBeforeSleep: options.idlePolls, batchSize: options.batch)
         // Ticks every 100 ms, so that --seconds ends the run on time; rates print once a second.

@@ -81,13 +81,8 @@ public enum QueueThreads {
                     state.stop.store(true, ordering: .relaxed)
                 }
             }
-            var thread = pthread_t()
-            let created = pthread_create(&thread, nil, { arg in
-                Unmanaged<ThreadStart>.fromOpaque(arg!).takeRetainedValue().body()
-                return nil
-            }, Unmanaged.passRetained(start).toOpaque())
-            if created != 0 {
-                Unmanaged.passUnretained(start).release()
+            let (thread, created) = startThread(start)
+            guard let thread else {
                 state.remaining.wrappingSubtract(queues.count - q, ordering: .sequentiallyConsistent)
                 state.errors.withLock { $0.append("could not start the thread of queue \(q): \(String(cString: strerror(created)))") }
                 state.stop.store(true, ordering: .relaxed)
@@ -116,19 +111,7 @@ public enum QueueThreads {
                 nextTick = clock.now + tickInterval
             }
             do {
-                guard let event = try device.waitForInterrupt(timeout: interruptTimeout) else { continue }
-                control.interrupts &+= 1
-                if event.missed > 0 {
-                    control.missedInterrupts &+= UInt64(event.missed)
-                    logger.warning("missed interrupts", metadata: [
-                        "missed": "\(event.missed)", "interrupt-count": "\(event.count)", "missed-total": "\(control.missedInterrupts)"])
-                }
-                let causes = try device.acknowledgeInterrupt()
-                control.wakes &+= UInt64(waker.wakeQueuesWithWork(mask: causes.queues))
-                if causes.linkChanged {
-                    control.linkChanges &+= 1
-                    logger.notice("link \(device.link)", metadata: [
-                        "link": "\(device.link.isUp ? "up" : "down")", "speed-mbps": "\(device.link.speedMbps)"])
+                if try serveInterrupt(device: &device, waker: waker, timeout: interruptTimeout, control: &control, logger: logger) {
                     onLinkChange(&device)
                 }
             } catch {
@@ -145,6 +128,42 @@ public enum QueueThreads {
             "interrupts": "\(control.interrupts)", "missed-interrupts": "\(control.missedInterrupts)", "errors": "\(errors.count)"])
         if !errors.isEmpty { throw UIOError.device(errors.joined(separator: "; ")) }
         return control
+    }
+
+    /// The control path's step: waits up to `timeout` for the device's interrupt, acknowledges
+    /// its cause and wakes, through `waker`, the sleeping queues with work. Returns whether the
+    /// link changed.
+    static func serveInterrupt<D: MultiQueueDevice & ~Copyable>(
+        device: inout D, waker: QueueWaker, timeout: Duration, control: inout ControlStatistics, logger: Logger
+    ) throws -> Bool {
+        guard let event = try device.waitForInterrupt(timeout: timeout) else { return false }
+        control.interrupts &+= 1
+        if event.missed > 0 {
+            control.missedInterrupts &+= UInt64(event.missed)
+            logger.warning("missed interrupts", metadata: [
+                "missed": "\(event.missed)", "interrupt-count": "\(event.count)", "missed-total": "\(control.missedInterrupts)"])
+        }
+        let causes = try device.acknowledgeInterrupt()
+        control.wakes &+= UInt64(waker.wakeQueuesWithWork(mask: causes.queues))
+        guard causes.linkChanged else { return false }
+        control.linkChanges &+= 1
+        logger.notice("link \(device.link)", metadata: [
+            "link": "\(device.link.isUp ? "up" : "down")", "speed-mbps": "\(device.link.speedMbps)"])
+        return true
+    }
+
+    /// Starts `start` on a new thread; returns nil, with the reason, if it could not.
+    static func startThread(_ start: ThreadStart) -> (pthread_t?, CInt) {
+        var thread = pthread_t()
+        let created = pthread_create(&thread, nil, { arg in
+            Unmanaged<ThreadStart>.fromOpaque(arg!).takeRetainedValue().body()
+            return nil
+        }, Unmanaged.passRetained(start).toOpaque())
+        if created != 0 {
+            Unmanaged.passUnretained(start).release()
+            return (nil, created)
+        }
+        return (thread, 0)
     }
 
     /// Pins the calling thread to one core (sched_setaffinity on thread id 0 = this thread).

@@ -115,6 +115,34 @@ public struct QueueWaker: @unchecked Sendable {
     /// Steps 1-6 for `queue` (its handle's owner calls this). The caller disables the queue's
     /// interrupt afterwards, when it goes back to polling.
     public func sleep<Q: QueuePair & ~Copyable>(_ queue: inout Q, timeout: Duration) throws -> SleepOutcome {
+        let s = arm(&queue)
+        if queue.hasPendingReceive() { return try settle(s) ? .woken : .lateArrival }
+        try Self.waitForInput([s.pointee.eventFD], timeout: timeout, what: "queue \(queue.index)'s eventfd")
+        // Woken, timed out or interrupted by a signal (a stop request): whichever, leave.
+        return try settle(s) ? .woken : .timedOut
+    }
+
+    /// Steps 1-6 for two queues served by one thread, each through its own device's waker
+    /// (the multi-queue forwarder: NIC A's queue q and NIC B's queue q): arms both, re-checks
+    /// both, and sleeps until either device's control thread wakes its queue. The caller
+    /// disables both queues' interrupts afterwards.
+    public static func sleep<A: QueuePair & ~Copyable, B: QueuePair & ~Copyable>(
+        _ a: inout A, on wakerA: QueueWaker, _ b: inout B, on wakerB: QueueWaker, timeout: Duration
+    ) throws -> SleepOutcome {
+        let sa = wakerA.arm(&a), sb = wakerB.arm(&b)
+        let pending = a.hasPendingReceive() || b.hasPendingReceive()
+        if !pending {
+            try waitForInput([sa.pointee.eventFD, sb.pointee.eventFD], timeout: timeout,
+                     what: "the eventfds of queue \(a.index) and \(b.index)")
+        }
+        // Both slots go back to running; each one its control thread already woke is drained.
+        let wokenA = try wakerA.settle(sa), wokenB = try wakerB.settle(sb)
+        if wokenA || wokenB { return .woken }
+        return pending ? .lateArrival : .timedOut
+    }
+
+    /// Steps 1-3: publishes the queue's probe, arms its slot, enables its interrupt.
+    private func arm<Q: QueuePair & ~Copyable>(_ queue: inout Q) -> UnsafeMutablePointer<Slot> {
         let s = slot(queue.index)
         let probe = queue.receiveProbe()
         if s.pointee.probe.address == nil {
@@ -127,23 +155,23 @@ public struct QueueWaker: @unchecked Sendable {
         s.pointee.expected.store(probe.expected, ordering: .relaxed)
         s.pointee.state.store(Self.armed, ordering: .sequentiallyConsistent)
         queue.enableInterrupt()
-        if queue.hasPendingReceive() {
-            if disarm(s) { return .lateArrival }
-            try drain(s)
-            return .woken
-        }
-        var pfd = pollfd(fd: s.pointee.eventFD, events: Int16(POLLIN), revents: 0)
-        let ms = timeout.pollMilliseconds
-        let ready = poll(&pfd, 1, ms)
-        if ready < 0 && errno != EINTR { throw UIOError.fromErrno("poll", path: "queue \(queue.index)'s eventfd") }
-        if ready > 0 {
-            try drain(s)
-            return .woken
-        }
-        // Timeout or a signal (a stop request): leave, unless the control thread woke us.
-        if disarm(s) { return .timedOut }
+        return s
+    }
+
+    /// Steps 4 and 6: back to running. Returns whether the control thread had already woken
+    /// the queue (it won the CAS), in which case its eventfd write is drained, so that no
+    /// stale wake-up is left for the next sleep.
+    private func settle(_ s: UnsafeMutablePointer<Slot>) throws -> Bool {
+        if disarm(s) { return false }
         try drain(s)
-        return .woken
+        return true
+    }
+
+    /// poll(2) for input on `fds`, up to `timeout`; a signal (EINTR) ends it early.
+    private static func waitForInput(_ fds: [CInt], timeout: Duration, what: String) throws {
+        var pfds = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        let ready = poll(&pfds, nfds_t(pfds.count), timeout.pollMilliseconds)
+        if ready < 0 && errno != EINTR { throw UIOError.fromErrno("poll", path: what) }
     }
 
     private func disarm(_ s: UnsafeMutablePointer<Slot>) -> Bool {

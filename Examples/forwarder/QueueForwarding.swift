@@ -12,9 +12,10 @@ import UIO
 struct MultiQueueForwarding: MultiQueueDeviceUser {
     let options: Forwarder
     let cores: [Int]
+    let metrics: MetricsExport?
 
     mutating func use<A: MultiQueueDevice & ~Copyable>(_ a: inout A) throws {
-        var first = FirstSet(options: options, cores: cores)
+        var first = FirstSet(options: options, cores: cores, metrics: metrics)
         try a.withDetachedQueues(&first)
     }
 }
@@ -23,18 +24,22 @@ struct MultiQueueForwarding: MultiQueueDeviceUser {
 struct FirstSet: QueueSetUser {
     let options: Forwarder
     let cores: [Int]
+    let metrics: MetricsExport?
 
     mutating func use<D: MultiQueueDevice & ~Copyable, QA: QueuePair & ~Copyable>(device: inout D, queues: inout QueueSet<QA>) throws {
         let wakerA = try QueueWaker(queues: queues.count)
         defer { wakerA.destroy() }
-        let options = options, cores = cores
+        let options = options, cores = cores, metrics = metrics
         let served = try withUnsafeMutablePointer(to: &queues) { setA in
-            try InterruptServer.serving(&device, waker: wakerA, interruptTimeout: .milliseconds(250), logger: ExampleLogging.logger("forwarder", device: options.pciA)) { server in
-                var second = SecondDevice(options: options, cores: cores, setA: SetPointer(set: setA), wakerA: wakerA, server: server)
+            try InterruptServer.serving(&device, waker: wakerA, interruptTimeout: .milliseconds(250),
+                                        logger: ExampleLogging.logger("forwarder", device: options.pciA),
+                                        metrics: metrics?.device(options.pciA, driver: device.driverName)) { server in
+                var second = SecondDevice(options: options, cores: cores, setA: SetPointer(set: setA), wakerA: wakerA, server: server, metrics: metrics)
                 try DeviceOpener.with(options.pciB, queues: options.queues, backend: options.backend,
                                       logger: ExampleLogging.logger("forwarder", device: options.pciB), &second)
             }
         }
+        metrics?.write()      // with A's last figures, recorded as its interrupt thread stopped
         Console.line("forwarder: \(options.pciA) interrupts=\(served.control.interrupts) queue-wakes=\(served.control.wakes)")
     }
 }
@@ -50,9 +55,10 @@ struct SecondDevice<QA: QueuePair & ~Copyable>: MultiQueueDeviceUser {
     let setA: SetPointer<QA>
     let wakerA: QueueWaker
     let server: InterruptServer
+    let metrics: MetricsExport?
 
     mutating func use<B: MultiQueueDevice & ~Copyable>(_ b: inout B) throws {
-        var second = SecondSet(options: options, cores: cores, setA: setA, wakerA: wakerA, server: server)
+        var second = SecondSet(options: options, cores: cores, setA: setA, wakerA: wakerA, server: server, metrics: metrics)
         let mode = options.mode
         Console.line("forwarder: \(options.pciA) <-> \(options.pciB), batch \(options.batch), queues \(options.queues), mode \(mode.rawValue): ready")
         try b.withDetachedQueues(&second)
@@ -65,6 +71,7 @@ struct SecondSet<QA: QueuePair & ~Copyable>: QueueSetUser {
     let setA: SetPointer<QA>
     let wakerA: QueueWaker
     let server: InterruptServer
+    let metrics: MetricsExport?
 
     mutating func use<D: MultiQueueDevice & ~Copyable, QB: QueuePair & ~Copyable>(device: inout D, queues: inout QueueSet<QB>) throws {
         let waker = try QueueWaker(queues: queues.count)
@@ -80,8 +87,13 @@ struct SecondSet<QA: QueuePair & ~Copyable>: QueueSetUser {
         // the sleeping queue threads: their own sleeps need no short timeout, and an idle
         // forwarder wakes only for the two interrupt lines' timeouts.
         let stop = { server.hasFailed || (seconds > 0 && clock.now - start >= .milliseconds(Int(seconds * 1000))) }
+        // NIC B's series are recorded here (the main thread), A's on A's interrupt thread; the
+        // file is written here, once a second.
+        let metrics = metrics
         let control = try QueueThreads.run(device: &device, queues: &queues, waker: waker, cores: cores,
-                                 logger: ExampleLogging.logger("forwarder", device: pciB), until: stop) { b, context in
+                                           logger: ExampleLogging.logger("forwarder", device: pciB),
+                                           metrics: metrics?.device(pciB, driver: device.driverName),
+                                           onTick: { _ in metrics?.write() }, until: stop) { b, context in
             let a = setA.slot(b.index)
             var batch = PacketBatch(capacity: batchSize)
             var dropped: UInt64 = 0, emptyPolls = 0, sleeps = 0, wakeups = 0

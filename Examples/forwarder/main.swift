@@ -60,9 +60,6 @@ struct Forwarder: ParsableCommand {
         guard idlePolls >= 1 else { throw ValidationError("--idle-polls must be at least 1") }
         guard (0...1_000_000).contains(txRetries) else { throw ValidationError("--tx-retries must be between 0 and 1000000") }
         guard queues == 1 || pcap == nil else { throw ValidationError("--pcap works with --queues 1 only (one writer)") }
-        guard queues == 1 || metricsFile == nil else {
-            throw ValidationError("--metrics-file works with --queues 1 only for now (the multi-queue forwarder has no control thread for the first NIC)")
-        }
     }
 
     func run() throws {
@@ -75,7 +72,7 @@ struct Forwarder: ParsableCommand {
                     throw UIOError.device("the two devices must differ (both are \(pciA))")
                 }
                 StopSignal.installHandlers()
-                var forwarding = MultiQueueForwarding(options: self, cores: cores)
+                var forwarding = MultiQueueForwarding(options: self, cores: cores, metrics: metrics)
                 try DeviceOpener.with(pciA, queues: queues, backend: backend, logger: logger, &forwarding)
                 return
             }

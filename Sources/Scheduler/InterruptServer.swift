@@ -27,9 +27,12 @@ public struct InterruptServer: Sendable {
 
     /// Serves `device`'s interrupt line on a new thread while `body` runs on this one; stops and
     /// joins that thread before returning. `body` must not use `device`'s interrupt line
-    /// itself. Throws the server's error, if it had one, after `body` returns.
+    /// itself. Every `tickInterval` (and once at the stop), on that thread, `metrics` records
+    /// the device's queues, link and interrupt statistics, as `QueueThreads.run` does for its
+    /// device. Throws the server's error, if it had one, after `body` returns.
     public static func serving<D: MultiQueueDevice & ~Copyable, R>(
         _ device: inout D, waker: QueueWaker, interruptTimeout: Duration = .milliseconds(100), logger: Logger = .silent,
+        metrics: DeviceMetrics? = nil, tickInterval: Duration = .seconds(1),
         _ body: (InterruptServer) throws -> R
     ) throws -> (result: R, control: QueueThreads.ControlStatistics) {
         let server = InterruptServer(state: State())
@@ -39,11 +42,21 @@ public struct InterruptServer: Sendable {
             let logger = logger.forDevice(address: nil, driver: pointer.pointee.driverName)
             let start = ThreadStart {
                 var control = QueueThreads.ControlStatistics()
-                defer { state.control.withLock { $0 = control } }
+                var metrics = metrics
+                let clock = ContinuousClock()
+                var nextTick = clock.now + tickInterval
+                defer {
+                    metrics?.record(device: &device.pointer.pointee, control: control)
+                    state.control.withLock { $0 = control }
+                }
                 do {
                     while !state.stop.load(ordering: .relaxed) {
                         _ = try QueueThreads.serveInterrupt(device: &device.pointer.pointee, waker: waker, timeout: interruptTimeout,
                                                             control: &control, logger: logger)
+                        if metrics != nil, clock.now >= nextTick {
+                            metrics?.record(device: &device.pointer.pointee, control: control)
+                            nextTick = clock.now + tickInterval
+                        }
                     }
                 } catch {
                     logger.error("interrupt line failed: queues of this device will no longer be woken", metadata: ["error": "\(error)"])

@@ -8,7 +8,9 @@ multi_queue tap with queues=2 each), legacy:
    so each one has to wake a sleeping queue thread through its NIC's interrupt (none may take
    300 ms: the sleep's own timeout is 1 s);
 3. each queue thread carried at least 20 % of the frames, and slept and was woken;
-4. SIGTERM: exit 0, a final line per queue, nothing dropped.
+4. SIGTERM: exit 0, a final line per queue, nothing dropped;
+5. --metrics-file: each NIC's per-queue counters (NIC A's recorded on its interrupt thread,
+   B's on the main thread) match the final lines and add up to the frames sent.
 """
 
 import os
@@ -24,7 +26,7 @@ FLOWS, PER_FLOW = 64, 2
 
 GUEST = f"""
 log=/results/fwd.log
-{BIN}/forwarder 0000:00:04.0 0000:00:05.0 --queues 2 > $log 2>&1 &
+{BIN}/forwarder 0000:00:04.0 0000:00:05.0 --queues 2 --metrics-file /results/fwd.prom > $log 2>&1 &
 PID=$!
 i=0; while ! grep -q ready $log; do
   i=$((i+1)); [ $i -gt 300 ] && {{ echo "forwarder did not start"; cat $log; exit 1; }}
@@ -114,6 +116,8 @@ def test_multiqueue_forwarder_legacy():
             log = os.path.join(vm.results, "fwd.log")
             if os.path.exists(log):
                 print("\n".join(f"  {l}" for l in open(log).read().splitlines() if "queue" in l))
+        prom_path = os.path.join(vm.results, "fwd.prom")
+        prom = open(prom_path).read() if os.path.exists(prom_path) else ""
     out = vm.stdout
     check(rc == 0 and "forwarder-exit=0" in out, f"forwarder exit: {out} {vm.stderr}")
     m = re.search(r"idle-cpu-ticks=(\d+) threads=(\d+)", out)
@@ -131,6 +135,9 @@ def test_multiqueue_forwarder_legacy():
               f"queue {q} carried {rx_a} of NIC A's and {rx_b} of NIC B's {total} frames: under 20 %, the flows were not spread")
         check(tx_b == rx_a and tx_a == rx_b, f"queue {q}: what came in did not go out: rx {rx_a}/{rx_b}, tx {tx_b}/{tx_a}")
         check(wakeups >= 10, f"queue {q} was woken {wakeups} times (sleeps {sleeps}): frames at 500/s should wake it")
+        for nic, rx in (("0000:00:04.0", rx_a), ("0000:00:05.0", rx_b)):
+            got = re.search(rf'^uio_rx_packets_total{{device="{nic}",driver="virtio-net",queue="{q}"}} (\S+)$', prom, re.M)
+            check(got is not None and float(got.group(1)) == rx, f"metrics file: {nic} queue {q} rx {got and got.group(1)}, the final line {rx}:\n{prom}")
     # Each NIC's line woke its queues: NIC A's through the InterruptServer thread, NIC B's
     # through the main thread (a queue that only timed out of its 1 s sleeps would not be here).
     wakes = dict(re.findall(r"forwarder: (\S+) interrupts=\d+ queue-wakes=(\d+)", out))

@@ -50,7 +50,7 @@ struct FakeQueue: QueuePair, ~Copyable, @unchecked Sendable {
         #expect(try waker.sleep(&q0, timeout: .milliseconds(20)) == .timedOut)
         words[0] = 1
         #expect(waker.wakeQueuesWithWork() == 0)
-        q0.receive(into: &dummyBatch)
+        _ = q0.receive(into: &dummyBatch)
         // A second sleep is not ended early by a stale wake-up.
         let clock = ContinuousClock(), start = clock.now
         #expect(try waker.sleep(&q0, timeout: .milliseconds(50)) == .timedOut)
@@ -97,8 +97,8 @@ struct FakeQueue: QueuePair, ~Copyable, @unchecked Sendable {
         words[1] = 1
         #expect(wakerA.wakeQueuesWithWork() == 0 && wakerB.wakeQueuesWithWork() == 0)
         // Taken: the next pair sleep finds nothing pending and runs to its timeout.
-        queues.pointee.receive(into: &dummyBatch)
-        (queues + 1).pointee.receive(into: &dummyBatch)
+        _ = queues.pointee.receive(into: &dummyBatch)
+        _ = (queues + 1).pointee.receive(into: &dummyBatch)
         let clock = ContinuousClock(), start = clock.now
         #expect(try QueueWaker.sleep(&queues.pointee, on: wakerA, &(queues + 1).pointee, on: wakerB, timeout: .milliseconds(50)) == .timedOut)
         #expect(clock.now - start >= .milliseconds(40))

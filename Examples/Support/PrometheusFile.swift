@@ -76,7 +76,7 @@ public struct DescribedPrometheusFactory: MetricsFactory {
 
     public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
         guard let help = DeviceMetrics.Name.help[label] else { return plain.makeCounter(label: label, dimensions: dimensions) }
-        return registry.makeCounter(name: label, labels: dimensions, help: help)
+        return registry.makeCounter(descriptor: Self.descriptor(label, help), labels: dimensions)
     }
 
     public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
@@ -87,7 +87,12 @@ public struct DescribedPrometheusFactory: MetricsFactory {
         guard !aggregate, let help = DeviceMetrics.Name.help[label] else {
             return plain.makeRecorder(label: label, dimensions: dimensions, aggregate: aggregate)
         }
-        return registry.makeGauge(name: label, labels: dimensions, help: help)
+        return registry.makeGauge(descriptor: Self.descriptor(label, help), labels: dimensions)
+    }
+
+    /// The label as the whole name (our labels already end in their unit, `_total` and so on).
+    static func descriptor(_ label: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: label, unitName: "", helpText: help)
     }
 
     public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {

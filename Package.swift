@@ -143,17 +143,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Test helpers shared by the test targets (not a product).
+        .target(name: "LogTesting", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/LogTesting"),
         // PacketLoop on simulated NICs: thresholds, the arm/sleep race, timeouts, link changes.
         .testTarget(
             name: "SchedulerTests",
             dependencies: [
-                "Scheduler", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe",
+                "Scheduler", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe", "LogTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]),
         .testTarget(
             name: "UIODevicesTests",
-            dependencies: ["UIODevices", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe", "Scheduler", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["UIODevices", "UIO", "UIOSimulator", "VirtioNet", "Ixgbe", "Scheduler", "LogTesting",
+                           .product(name: "Logging", package: "swift-log")]),
         // The examples' Prometheus file, checked by promtool.
         .testTarget(
             name: "ExampleSupportTests",

@@ -1,4 +1,5 @@
 import Logging
+import LogTesting
 import Scheduler
 import Testing
 import UIO

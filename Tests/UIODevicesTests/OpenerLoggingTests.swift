@@ -1,6 +1,6 @@
 import Logging
+import LogTesting
 import Scheduler
-import Synchronization
 import Testing
 import UIO
 @testable import UIODevices
@@ -36,39 +36,5 @@ import VirtioNet
         #expect(ready.metadata["backend"] == "vfio")
         #expect(ready.metadata["mac"] == "52:54:00:12:34:56")
         #expect(ready.metadata["link"] == "up")
-    }
-}
-
-/// Keeps every record, with the handler's and the call's metadata merged.
-final class LogCapture: Sendable {
-    struct Record: Sendable {
-        let level: Logger.Level
-        let message: String
-        let metadata: [String: String]
-    }
-
-    private let box = Mutex<[Record]>([])
-    var records: [Record] { box.withLock { $0 } }
-
-    var logger: Logger {
-        var logger = Logger(label: "test", factory: { _ in Handler(capture: self) })
-        logger.logLevel = .trace
-        return logger
-    }
-
-    func append(_ record: Record) { box.withLock { $0.append(record) } }
-
-    struct Handler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            capture.append(Record(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" }))
-        }
     }
 }

@@ -1,18 +1,21 @@
 import Logging
 import Synchronization
 
-/// Keeps every record logged through `logger`, with the handler's and the call's metadata merged.
-final class LogCapture: Sendable {
-    struct Record: Sendable {
-        let level: Logger.Level
-        let message: String
-        let metadata: [String: String]
+/// Keeps every record logged through `logger`, with the handler's and the call's metadata
+/// merged: for tests that check what a component logs (shared by the test targets).
+public final class LogCapture: Sendable {
+    public struct Record: Sendable {
+        public let level: Logger.Level
+        public let message: String
+        public let metadata: [String: String]
     }
 
     private let box = Mutex<[Record]>([])
-    var records: [Record] { box.withLock { $0 } }
+    public var records: [Record] { box.withLock { $0 } }
 
-    var logger: Logger {
+    public init() {}
+
+    public var logger: Logger {
         var logger = Logger(label: "test", factory: { _ in Handler(capture: self) })
         logger.logLevel = .trace
         return logger

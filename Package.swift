@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),
-        .testTarget(name: "IxgbeTests", dependencies: ["Ixgbe", "IntelNIC", "UIO", "UIOSimulator"]),
+        .testTarget(name: "IxgbeTests", dependencies: ["Ixgbe", "IntelNIC", "UIO", "UIOSimulator", "FakeHardware"]),
         .testTarget(
             name: "UIOServiceTests",
             dependencies: [
@@ -143,8 +143,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        // Test helpers shared by the test targets (not a product).
+        // Test helpers shared by the test targets (not products): captured log records; a fake
+        // PCI function and DMA allocator for the Intel drivers' register-level tests.
         .target(name: "LogTesting", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/LogTesting"),
+        .target(name: "FakeHardware", dependencies: ["UIO"], path: "Tests/FakeHardware"),
         // PacketLoop on simulated NICs: thresholds, the arm/sleep race, timeouts, link changes.
         .testTarget(
             name: "SchedulerTests",
@@ -161,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "ExampleSupportTests",
             dependencies: ["ExampleSupport", "Scheduler", "UIO", "UIOSimulator", "VirtioNet"]),
-        .testTarget(name: "IgbTests", dependencies: ["Igb", "IntelNIC", "UIO", "UIOSimulator"]),
+        .testTarget(name: "IgbTests", dependencies: ["Igb", "IntelNIC", "UIO", "UIOSimulator", "FakeHardware"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import FakeHardware
 import Igb
 import UIO
 #if canImport(Glibc)
@@ -79,55 +80,12 @@ final class FakeIgbRegisters: RegisterAccess {
     }
 }
 
-/// A PCI function with a 256-byte config space and the fake registers as BAR0.
-struct FakeIgbFunction: PCIFunction {
-    let registers: FakeIgbRegisters
-    let config = Config()
-    var address: PCIAddress { PCIAddress(bus: 0, device: 4, function: 0) }
-    let vendorID: UInt16 = 0x8086
-    let deviceID: UInt16
+/// The fake registers as BAR0 of an 82576 at 0000:00:04.0 (`FakePCIFunction`).
+typealias FakeIgbFunction = FakePCIFunction<FakeIgbRegisters>
+typealias FakeIgbAllocator = FakeDMAAllocator
 
-    final class Config {
-        var bytes = [UInt8](repeating: 0, count: 256)
-        var rearmCount = 0
-        var command: UInt16 { UInt16(bytes[4]) | UInt16(bytes[5]) << 8 }
-    }
-
+extension FakePCIFunction where Registers == FakeIgbRegisters {
     init(registers: FakeIgbRegisters = FakeIgbRegisters(), deviceID: UInt16 = 0x10C9) {
-        self.registers = registers
-        self.deviceID = deviceID
+        self.init(registers: registers, address: PCIAddress(bus: 0, device: 4, function: 0), deviceID: deviceID)
     }
-
-    func readConfig<T: FixedWidthInteger>(_ type: T.Type, at offset: Int) throws -> T {
-        var value: UInt64 = 0
-        for i in 0..<MemoryLayout<T>.size { value |= UInt64(config.bytes[offset + i]) << (8 * UInt64(i)) }
-        return T(truncatingIfNeeded: value)
-    }
-
-    func writeConfig<T: FixedWidthInteger>(_ value: T, at offset: Int) throws {
-        for i in 0..<MemoryLayout<T>.size { config.bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
-    }
-
-    mutating func mapBAR(_ index: Int) throws -> FakeIgbRegisters {
-        guard index == 0 else { throw UIOError.noSuchBAR(address, index: index) }
-        return registers
-    }
-
-    mutating func waitForInterrupt(timeout: Duration?) throws -> InterruptEvent? { nil }
-    mutating func rearmInterrupt() throws { config.rearmCount += 1 }
-}
-
-/// Page-aligned memory whose "physical" address is its virtual address.
-struct FakeIgbAllocator: DMAAllocator {
-    func allocate(size: Int, contiguous: Bool) throws -> DMARegion {
-        var pointer: UnsafeMutableRawPointer?
-        guard posix_memalign(&pointer, 4096, size) == 0, let pointer else {
-            throw UIOError.device("posix_memalign(\(size)) failed")
-        }
-        memset(pointer, 0, size)
-        return DMARegion(virtualAddress: pointer, physicalAddress: UInt64(UInt(bitPattern: pointer)), size: size)
-    }
-
-    func physicalAddress(of pointer: UnsafeRawPointer) throws -> UInt64 { UInt64(UInt(bitPattern: pointer)) }
-    func free(_ region: DMARegion) { Glibc.free(region.virtualAddress) }
 }

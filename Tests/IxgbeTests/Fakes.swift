@@ -1,3 +1,4 @@
+import FakeHardware
 import Ixgbe
 import UIO
 #if canImport(Glibc)
@@ -83,67 +84,13 @@ final class FakeRegisters: RegisterAccess {
     func write16(_ offset: Int, _ value: UInt16) { fatalError("the ixgbe driver only makes 32-bit accesses") }
 }
 
-/// A PCI function with a 256-byte config space and the fake registers as BAR0.
-struct FakeFunction: PCIFunction {
-    let registers: FakeRegisters
-    let config: FakeConfig
-    var address: PCIAddress { PCIAddress(bus: 1, device: 0, function: 0) }
-    let vendorID: UInt16
-    let deviceID: UInt16
+/// The fake registers as BAR0 of an 82599 at 0000:01:00.0 (`FakePCIFunction`).
+typealias FakeFunction = FakePCIFunction<FakeRegisters>
+typealias FakeAllocator = FakeDMAAllocator
 
-    final class FakeConfig {
-        var bytes = [UInt8](repeating: 0, count: 256)
-        var rearmCount = 0
-        var command: UInt16 { UInt16(bytes[4]) | UInt16(bytes[5]) << 8 }
-    }
-
+extension FakePCIFunction where Registers == FakeRegisters {
     init(registers: FakeRegisters = FakeRegisters(), vendorID: UInt16 = 0x8086, deviceID: UInt16 = 0x10FB) {
-        self.registers = registers
-        self.config = FakeConfig()
-        self.vendorID = vendorID
-        self.deviceID = deviceID
-    }
-
-    func readConfig<T: FixedWidthInteger>(_ type: T.Type, at offset: Int) throws -> T {
-        var value: UInt64 = 0
-        for i in 0..<MemoryLayout<T>.size { value |= UInt64(config.bytes[offset + i]) << (8 * UInt64(i)) }
-        return T(truncatingIfNeeded: value)
-    }
-
-    func writeConfig<T: FixedWidthInteger>(_ value: T, at offset: Int) throws {
-        for i in 0..<MemoryLayout<T>.size { config.bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
-    }
-
-    mutating func mapBAR(_ index: Int) throws -> FakeRegisters {
-        guard index == 0 else { throw UIOError.noSuchBAR(address, index: index) }
-        return registers
-    }
-
-    mutating func waitForInterrupt(timeout: Duration?) throws -> InterruptEvent? { nil }
-    mutating func rearmInterrupt() throws { config.rearmCount += 1 }
-}
-
-/// Plain page-aligned memory whose "physical" address is its virtual address, so a test can
-/// follow the addresses the driver writes into registers and descriptors.
-struct FakeAllocator: DMAAllocator {
-    final class Ledger { var outstanding: Set<UInt> = [] }
-    let ledger = Ledger()
-
-    func allocate(size: Int, contiguous: Bool) throws -> DMARegion {
-        var pointer: UnsafeMutableRawPointer?
-        guard posix_memalign(&pointer, 4096, size) == 0, let pointer else {
-            throw UIOError.device("posix_memalign(\(size)) failed")
-        }
-        memset(pointer, 0, size)
-        ledger.outstanding.insert(UInt(bitPattern: pointer))
-        return DMARegion(virtualAddress: pointer, physicalAddress: UInt64(UInt(bitPattern: pointer)), size: size)
-    }
-
-    func physicalAddress(of pointer: UnsafeRawPointer) throws -> UInt64 { UInt64(UInt(bitPattern: pointer)) }
-
-    func free(_ region: DMARegion) {
-        ledger.outstanding.remove(UInt(bitPattern: region.virtualAddress))
-        Glibc.free(region.virtualAddress)
+        self.init(registers: registers, address: PCIAddress(bus: 1, device: 0, function: 0), vendorID: vendorID, deviceID: deviceID)
     }
 }
 

@@ -23,6 +23,8 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
     public private(set) var link: LinkStatus
     /// Whether EECD.AUTO_RD was seen after the reset (QEMU's igb never sets it).
     public let eepromAutoReadDone: Bool
+    /// What `init` was given.
+    public let configuration: Configuration
     /// Totals of the device's read-to-clear counters.
     @usableFromInline var counters = DeviceStatistics()
     /// Totals of GORC and GOTC as the device counts them: with the 4-byte CRC of each frame.
@@ -37,6 +39,11 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
     private var isShutDown = false
 
     public var driverName: String { "igb" }
+    public var setupDetails: [(String, String)] {
+        [("part", part == .copper ? "copper" : "serdes"), ("eeprom-auto-read", eepromAutoReadDone ? "done" : "not seen"),
+         ("ring", "\(configuration.ringSize)"), ("mempool-per-rx-queue", "\(configuration.mempoolSize)"),
+         ("interrupt-throttle-us", "\(configuration.interruptThrottleMicroseconds)"), ("interrupts", "intx")]
+    }
 
     /// Initialises the device in the datasheet's order: interrupts off, DMA quiesced and a
     /// device reset (so that a device a crashed process left running stops first), EEPROM
@@ -89,6 +96,7 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
         self.counterSlots = QueueCounterSlots(count: min(rxCount, txCount))
         self.part = part
         self.eepromAutoReadDone = eepromDone
+        self.configuration = configuration
         self.macAddress = controller.readMACAddress()
         self.allQueuesMask = rxCount >= 64 ? ~0 : (1 << UInt64(rxCount)) - 1
         self.link = LinkStatus(isUp: false, speedMbps: 0)

@@ -19,6 +19,8 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     public let rxQueueCount: Int
     public let txQueueCount: Int
     public let family: IxgbeFamily
+    /// What `init` was given.
+    public let configuration: Configuration
     public let macAddress: MACAddress
     public private(set) var link: LinkStatus
     /// Totals of the device's read-to-clear counters.
@@ -32,6 +34,11 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     private var isShutDown = false
 
     public var driverName: String { "ixgbe" }
+    public var setupDetails: [(String, String)] {
+        [("family", family.rawValue), ("ring", "\(configuration.ringSize)"),
+         ("mempool-per-rx-queue", "\(configuration.mempoolSize)"),
+         ("interrupt-throttle-us", "\(configuration.interruptThrottleMicroseconds)"), ("interrupts", "intx")]
+    }
 
     /// Initialises the device following 82599 datasheet §4.6.3 to §4.6.8, starting with the
     /// stop sequence and a global reset so that a device left running by a crashed process
@@ -91,6 +98,7 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
         self.detached.initialize(repeating: false, count: max(rxCount, txCount))
         self.counterSlots = QueueCounterSlots(count: min(rxCount, txCount))
         self.family = family
+        self.configuration = configuration
         self.macAddress = controller.readMACAddress()
         self.link = LinkStatus(isUp: false, speedMbps: 0)
         controller.initInterrupts(rxQueues: rxCount, throttleMicroseconds: configuration.interruptThrottleMicroseconds)

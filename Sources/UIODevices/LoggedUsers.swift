@@ -28,7 +28,12 @@ struct LoggedMultiQueueUser<U: MultiQueueDeviceUser & ~Copyable>: MultiQueueDevi
 }
 
 func logOpened<D: NetworkDevice & ~Copyable>(_ device: inout D, logger: Logger, backend: Backend) {
-    logger.forDevice(address: nil, driver: device.driverName).info("device ready", metadata: [
+    let logger = logger.forDevice(address: nil, driver: device.driverName)
+    let details = device.setupDetails
+    if !details.isEmpty {
+        logger.debug("device set up", metadata: Logger.Metadata(uniqueKeysWithValues: details.map { ($0.0, .string($0.1)) }))
+    }
+    logger.info("device ready", metadata: [
         "backend": "\(backend.rawValue)", "mac": "\(device.macAddress)", "link": "\(device.link)",
         "rx-queues": "\(device.rxQueueCount)", "tx-queues": "\(device.txQueueCount)"])
 }

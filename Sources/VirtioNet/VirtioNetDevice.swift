@@ -50,6 +50,14 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
         return free
     }
     public var layout: VirtioTransport<Function.Registers>.Layout { transport.layout }
+    public var setupDetails: [(String, String)] {
+        [("virtio-layout", layout.rawValue), ("features", "0x" + String(features, radix: 16)),
+         // One descriptor per frame with ANY_LAYOUT or VERSION_1, else the header has its own.
+         ("descriptors-per-frame", "\(pairs[0].rx.chainLength)"),
+         ("rx-ring", "\(pairs[0].rx.size)"), ("tx-ring", "\(pairs[0].tx.size)"),
+         ("mempool", "\(pairs[0].mempool.capacity)"), ("interrupts", usesMSIX ? "msi-x" : "intx"),
+         ("max-queue-pairs", "\(maxQueuePairs)")]
+    }
     public var rxQueueCount: Int { queuePairCount }
     public var txQueueCount: Int { queuePairCount }
 

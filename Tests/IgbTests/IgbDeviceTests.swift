@@ -44,6 +44,10 @@ import UIO
         #expect(link == LinkStatus(isUp: true, speedMbps: 1000))
         #expect(name == "igb")
         #expect(!autoRead)
+        // What the opener logs about the set-up: the part, the EEPROM as seen, the sizes given.
+        let details = Dictionary(uniqueKeysWithValues: device.setupDetails)
+        #expect(details["part"] == "copper" && details["eeprom-auto-read"] == "not seen")
+        #expect(details["ring"] == "\(Self.fast.ringSize)" && details["interrupts"] == "intx")
     }
 
     @Test func receiveAndTransmitGoThroughTheSharedCore() throws {

@@ -28,8 +28,18 @@ import VirtioNet
         }
         #expect(user.used)
         let records = capture.records
-        #expect(records.map(\.message) == ["device ready", "device shut down: DMA stopped, reset"])
-        let ready = records[0]
+        #expect(records.map(\.message) == ["device set up", "device ready", "device shut down: DMA stopped, reset"])
+        try #require(records.count == 3)
+        // What the driver's set-up chose, at debug level, with the same device metadata.
+        let setUp = records[0]
+        #expect(setUp.level == .debug)
+        #expect(setUp.metadata["pci-address"] == "0000:00:05.0" && setUp.metadata["driver"] == "virtio-net")
+        #expect(setUp.metadata["virtio-layout"] == "modern")
+        #expect(setUp.metadata["descriptors-per-frame"] == "1")      // VERSION_1: the header shares the frame's buffer
+        #expect(setUp.metadata["interrupts"] == "intx")
+        #expect(setUp.metadata["rx-ring"].flatMap { Int($0) }.map { $0 > 0 } == true)
+        #expect(setUp.metadata["features"]?.hasPrefix("0x") == true)
+        let ready = records[1]
         #expect(ready.level == .info)
         #expect(ready.metadata["pci-address"] == "0000:00:05.0")
         #expect(ready.metadata["driver"] == "virtio-net")

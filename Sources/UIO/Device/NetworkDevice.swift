@@ -43,10 +43,16 @@ public protocol NetworkDevice: ~Copyable {
     /// Free buffers in the driver's packet-buffer pool, when the driver has one (a leak shows
     /// as this falling over time). nil: the driver does not say.
     var bufferPoolAvailable: Int? { get }
+
+    /// What the set-up chose or found (negotiated features, ring and pool sizes, how
+    /// interrupts arrive), as labelled values for the opener's log: the first thing to look at
+    /// when a device behaves unlike another of its kind. Empty: the driver does not say.
+    var setupDetails: [(String, String)] { get }
 }
 
 extension NetworkDevice where Self: ~Copyable {
     public var bufferPoolAvailable: Int? { nil }
+    public var setupDetails: [(String, String)] { [] }
     public var interruptDescriptors: [Int32] { [] }
 }
 

@@ -1,5 +1,5 @@
 """Harness checks that the user-space drivers depend on: INTx interrupts reach
-/dev/uioN under uio_pci_generic, and QMP set_link raises one.
+/dev/uioN under uio_pci_generic, and QMP set_link raises one; and the guest's wait_host.
 
 The guest side is a few lines of Python (the host's python3, run off the
 shared root) that drive the legacy virtio registers through sysfs resource0.
@@ -7,6 +7,7 @@ shared root) that drive the legacy virtio registers through sysfs resource0.
 
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmlib import VM, check  # noqa: E402
@@ -57,3 +58,28 @@ def test_uio_intx_set_link():
             check(int(m.group(1)) == n, f"expected interrupt #{n}, uio count {m.group(1)}")
         rc = vm.wait(timeout=30)
     check(rc == 0, f"guest exit code {rc}; stdout: {vm.stdout} stderr: {vm.stderr}")
+
+
+def test_wait_host():
+    """wait_host, which every guest script waits with: 0 once the host's file appears (also
+    after it has waited a while), 1 after its timeout, and no process forked while it waits."""
+    guest = """
+mark WAITING
+before=$(awk '/^processes/ {print $2}' /proc/stat)
+wait_host go 30; echo "go-rc=$?"
+after=$(awk '/^processes/ {print $2}' /proc/stat)
+echo "forks=$((after - before))"
+wait_host never 1; echo "never-rc=$?"
+"""
+    with VM(nics=["legacy"], guest_script=guest, timeout=120) as vm:
+        vm.wait_for_line(r"^WAITING", timeout=60)
+        time.sleep(1.5)          # the guest waits 1.5 s: 15 polls of the file
+        vm.write_file("go")
+        rc = vm.wait(timeout=60)
+    out = vm.stdout
+    print(f"  {' '.join(l for l in out.splitlines() if 'rc=' in l or 'forks=' in l)}")
+    check(rc == 0 and "go-rc=0" in out, f"wait_host must return 0 when the file appears: {out} {vm.stderr}")
+    check("never-rc=1" in out, f"wait_host must return 1 after its timeout: {out}")
+    forks = int(out.split("forks=")[1].split()[0])
+    # The wait itself is one busybox (one fork); the command substitutions around it add two.
+    check(forks <= 4, f"wait_host forked {forks} processes while waiting 1.5 s (the old loop forked 20 a second)")

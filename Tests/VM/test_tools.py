@@ -26,40 +26,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.environ.get("SWIFT_UIO_BIN", os.path.join(REPO, ".build", "release"))
 FORWARD_COUNT = 200   # frames each way
 
-# Writes COUNT numbered frames (ethertype 0x88b5, local experimental) into a tap with a raw
-# socket, 500 per second, and counts the distinct ones that come out of another tap, reading
-# while it sends so that the host socket's buffer is never what loses a frame.
-SEND_RAW = r'''
-import socket, sys, time
-out_if, in_if, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-tx.bind((out_if, 0))
-rx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88b5))
-rx.bind((in_if, 0))
-rx.setblocking(False)
-frame = bytes.fromhex("ffffffffffff" "020000000001" "88b5") + bytes(range(46))
-seen, untouched = set(), 0
-def drain(seconds):
-    global untouched
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        try:
-            data = rx.recv(2048)
-        except BlockingIOError:
-            time.sleep(0.0005)
-            continue
-        if data[12:14] != b"\x88\xb5":
-            continue
-        if data[1] == 0x00:   # data[1] was 0xff; the forwarder touched it
-            seen.add(int.from_bytes(data[14:18], "big"))
-        else:
-            untouched += 1
-for i in range(count):
-    tx.send(frame[:14] + i.to_bytes(4, "big") + frame[18:])
-    drain(0.002)
-drain(2.0)
-print(f"forwarded {len([i for i in seen if i < count])} of {count}, untouched {untouched}")
-'''
+# The host side of the forwarding checks (numbered frames in, touched frames counted out).
+FORWARD_CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forward_check.py")
 
 
 # Host side: the sequence numbers (byte 42) of pktgen's UDP frames, until STOP exists or
@@ -137,7 +105,7 @@ echo "pktgen-rate-exit=$?"
 
 def forward(vm, a, b):
     """FORWARD_COUNT frames written into tap a must all come out of tap b, touched."""
-    p = vm.netns_exec(["python3", "-c", SEND_RAW, vm.tap(a), vm.tap(b), str(FORWARD_COUNT)], timeout=60)
+    p = vm.netns_exec(["python3", FORWARD_CHECK, vm.tap(a), vm.tap(b), "raw", str(FORWARD_COUNT)], timeout=60)
     print(f"  tap{a} -> tap{b}: {p.stdout.strip()} {p.stderr.strip()}")
     m = re.search(r"forwarded (\d+) of (\d+), untouched (\d+)", p.stdout)
     check(m is not None, f"tap{a} -> tap{b}: sender failed: {p.stdout} {p.stderr}")

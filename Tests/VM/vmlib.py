@@ -367,9 +367,11 @@ mark() { echo "$*"; echo "$*" > /dev/console; }
 # never gets data. The old loop forked /bin/sleep (dynamically linked, from the 9p root) 20
 # times a second: under TCG each fork+exec took milliseconds of the single vCPU, which stalled
 # whatever was being measured and put 5-25 ms outliers into the echo p99s.
+# `exit 0` at the end: a while loop's status is its last body command's, here a timed-out
+# read, which would turn every wait that waited into a failure.
 wait_host() { /.vm/busybox sh -c 'i=0; while [ ! -e "/results/$1" ]; do
   i=$((i+1)); [ $i -gt $(($2*10)) ] && { echo "wait_host $1: timeout" >&2; exit 1; }
-  read -t 0.1 line <> /run/wait-host.fifo; done' wait_host "$1" "$2"; }
+  read -t 0.1 line <> /run/wait-host.fifo; done; exit 0' wait_host "$1" "$2"; }
 # --- end prelude ---
 """
 

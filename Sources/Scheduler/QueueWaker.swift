@@ -117,7 +117,7 @@ public struct QueueWaker: @unchecked Sendable {
     public func sleep<Q: QueuePair & ~Copyable>(_ queue: inout Q, timeout: Duration) throws -> SleepOutcome {
         let s = arm(&queue)
         if queue.hasPendingReceive() { return try settle(s) ? .woken : .lateArrival }
-        try Self.waitForInput([s.pointee.eventFD], timeout: timeout, what: "queue \(queue.index)'s eventfd")
+        try Self.waitForInput(s.pointee.eventFD, timeout: timeout, what: "queue \(queue.index)'s eventfd")
         // Woken, timed out or interrupted by a signal (a stop request): whichever, leave.
         return try settle(s) ? .woken : .timedOut
     }
@@ -132,8 +132,8 @@ public struct QueueWaker: @unchecked Sendable {
         let sa = wakerA.arm(&a), sb = wakerB.arm(&b)
         let pending = a.hasPendingReceive() || b.hasPendingReceive()
         if !pending {
-            try waitForInput([sa.pointee.eventFD, sb.pointee.eventFD], timeout: timeout,
-                     what: "the eventfds of queue \(a.index) and \(b.index)")
+            try waitForInput(sa.pointee.eventFD, sb.pointee.eventFD, timeout: timeout,
+                             what: "the eventfds of queue \(a.index) and \(b.index)")
         }
         // Both slots go back to running; each one its control thread already woke is drained.
         let wokenA = try wakerA.settle(sa), wokenB = try wakerB.settle(sb)
@@ -167,10 +167,14 @@ public struct QueueWaker: @unchecked Sendable {
         return true
     }
 
-    /// poll(2) for input on `fds`, up to `timeout`; a signal (EINTR) ends it early.
-    private static func waitForInput(_ fds: [CInt], timeout: Duration, what: String) throws {
-        var pfds = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        let ready = poll(&pfds, nfds_t(pfds.count), timeout.pollMilliseconds)
+    /// poll(2) for input on `first` (and `second`, when given), up to `timeout`; a signal
+    /// (EINTR) ends it early. The pollfds live on the stack: no allocation per sleep.
+    private static func waitForInput(_ first: CInt, _ second: CInt? = nil, timeout: Duration, what: String) throws {
+        var fds = (pollfd(fd: first, events: Int16(POLLIN), revents: 0), pollfd(fd: second ?? -1, events: Int16(POLLIN), revents: 0))
+        let count: nfds_t = second == nil ? 1 : 2
+        let ready = withUnsafeMutableBytes(of: &fds) {
+            poll($0.baseAddress!.assumingMemoryBound(to: pollfd.self), count, timeout.pollMilliseconds)
+        }
         if ready < 0 && errno != EINTR { throw UIOError.fromErrno("poll", path: what) }
     }
 

@@ -31,7 +31,8 @@ func logOpened<D: NetworkDevice & ~Copyable>(_ device: inout D, logger: Logger, 
     let logger = logger.forDevice(address: nil, driver: device.driverName)
     let details = device.setupDetails
     if !details.isEmpty {
-        logger.debug("device set up", metadata: Logger.Metadata(uniqueKeysWithValues: details.map { ($0.0, .string($0.1)) }))
+        // A key given twice keeps its last value (never a trap on a driver's slip).
+        logger.debug("device set up", metadata: Logger.Metadata(details.map { ($0.0, .string($0.1)) }, uniquingKeysWith: { $1 }))
     }
     logger.info("device ready", metadata: [
         "backend": "\(backend.rawValue)", "mac": "\(device.macAddress)", "link": "\(device.link)",

@@ -131,7 +131,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Benchmarks/forward-bench"),
-        .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup", "VFIO", "UIODevices"]),
+        .testTarget(name: "UIOTests", dependencies: ["UIO", "UIOSetup", "VFIO", "UIODevices", "FakeHardware"]),
         .testTarget(name: "PacketProcessingTests", dependencies: ["PacketProcessing"]),
         .testTarget(name: "VirtioNetTests", dependencies: ["VirtioNet", "UIO", "UIOSimulator", "PacketProcessing", "Scheduler"]),
         .testTarget(name: "UIOSimulatorTests", dependencies: ["UIOSimulator", "UIO"]),

@@ -241,6 +241,7 @@ public struct IgbDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAllocat
         counters.rxBytes = octetsReceived &- min(octetsReceived, IGB.fcsSize &* counters.rxPackets)
         counters.txBytes = octetsTransmitted &- min(octetsTransmitted, IGB.fcsSize &* counters.txPackets)
         counters.rxDropped &+= delta.rxDropped
+        counters.txOversize = queues.oversizeRefused
         return counters
     }
 

@@ -107,7 +107,7 @@ public struct AdvancedRXRing {
             } else {
                 // No fresh buffer: leave this descriptor done and stop; the next call retries.
                 guard let fresh = mempool.unsafeAllocateHeader() else { break }
-                buffer.pointee.length = UInt32(truncatingIfNeeded: min(AdvancedRXDescriptor.length(d), capacity))
+                buffer.pointee.storedLength = UInt32(truncatingIfNeeded: min(AdvancedRXDescriptor.length(d), capacity))
                 batch.unsafeAppend(buffer)
                 rx.pointee.buffers[index] = fresh
                 AdvancedRXDescriptor.setRead(d, packetAddress: fresh.pointee.dataPhysicalAddress)

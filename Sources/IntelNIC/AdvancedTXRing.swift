@@ -19,6 +19,9 @@ public struct AdvancedTXRing {
     @usableFromInline var index = 0
     /// The first descriptor not yet cleaned (ixy's `clean_index`).
     @usableFromInline var cleanIndex = 0
+    /// Frames refused by `transmit` because their length was beyond their buffer (see
+    /// `DeviceStatistics.txOversize`), over the ring's life.
+    public internal(set) var oversizeRefused: UInt64 = 0
 
     /// `name` ("ixgbe", "igb") goes into the error messages.
     public init(size: Int, allocator: some DMAAllocator, name: String) throws {
@@ -62,30 +65,56 @@ public struct AdvancedTXRing {
     /// ixy's `ixgbe_tx_batch`: frees the buffers of completed clean batches, then fills one
     /// descriptor per frame while the ring has room, and writes the tail register (TDT)
     /// once. The frames taken leave `batch`; returns how many.
+    ///
+    /// A frame longer than its buffer (`PacketBufferHeader.dataCapacity`) is taken too, but
+    /// not sent: the device would read past the buffer and send what lies there. It is freed
+    /// and counted in `oversizeRefused`.
     @inlinable
     public mutating func transmit<R: RegisterAccess>(from batch: inout PacketBatch, registers: R, tail: Int) -> Int {
-        var bytes = 0
-        return transmit(from: &batch, registers: registers, tail: tail, bytes: &bytes)
+        var bytes = 0, oversize: UInt64 = 0
+        return transmit(from: &batch, registers: registers, tail: tail, bytes: &bytes, oversize: &oversize)
     }
 
-    /// The same, adding the bytes of the frames taken to `bytes` (a queue pair's counters;
-    /// inlined, the unused sum of the plain variant costs nothing).
+    /// The same, adding the bytes of the frames sent to `bytes` and the refused frames to
+    /// `oversize` (a queue pair's counters; inlined, the unused sums of the plain variant cost
+    /// nothing). Returns how many frames left the batch, refused ones included.
     @inlinable
     public mutating func transmit<R: RegisterAccess>(from batch: inout PacketBatch, registers: R, tail: Int,
-                                                     bytes: inout Int) -> Int {
+                                                     bytes: inout Int, oversize: inout UInt64) -> Int {
         clean()
+        var taken = 0
+        while true {
+            let posted = post(from: &batch, registers: registers, tail: tail, bytes: &bytes)
+            taken &+= posted.count
+            if _fastPath(!posted.stoppedAtOversize) { return taken }
+            refuseFirst(of: &batch, oversize: &oversize)
+            taken &+= 1
+        }
+    }
+
+    /// ixy's loop: one descriptor per frame from the front of `batch` while the ring has
+    /// room, then one tail write (TDT). Stops before a frame longer than its buffer.
+    @inlinable @inline(__always)
+    mutating func post<R: RegisterAccess>(from batch: inout PacketBatch, registers: R, tail: Int,
+                                          bytes: inout Int) -> (count: Int, stoppedAtOversize: Bool) {
         let clean = cleanIndex
         var index = self.index
         var sent = 0
+        var stopped = false
         let count = batch.count
         while sent < count {
             let next = (index &+ 1) & mask
             if next == clean { break }  // ring full: one slot always stays empty
             let buffer = batch.unsafeHeader(at: sent)
+            let length = buffer.pointee.length
+            if _slowPath(length > buffer.pointee.dataCapacity) {
+                stopped = true
+                break
+            }
             buffers[index] = buffer
-            let length = Int(truncatingIfNeeded: buffer.pointee.length)
-            AdvancedTXDescriptor.setRead(descriptor(index), bufferAddress: buffer.pointee.dataPhysicalAddress, length: length)
-            bytes &+= length
+            AdvancedTXDescriptor.setRead(descriptor(index), bufferAddress: buffer.pointee.dataPhysicalAddress,
+                                         length: Int(truncatingIfNeeded: length))
+            bytes &+= Int(truncatingIfNeeded: length)
             index = next
             sent &+= 1
         }
@@ -95,7 +124,16 @@ public struct AdvancedTXRing {
             MemoryBarrier.write()
             registers.write32(tail, UInt32(truncatingIfNeeded: index))
         }
-        return sent
+        return (sent, stopped)
+    }
+
+    /// Frees and counts the frame at the front of `batch`, which `post` stopped at.
+    @inline(never) @usableFromInline
+    mutating func refuseFirst(of batch: inout PacketBatch, oversize: inout UInt64) {
+        Mempool.unsafeFree(batch.unsafeHeader(at: 0))
+        batch.unsafeRemoveFirst(1)
+        oversizeRefused &+= 1
+        oversize &+= 1
     }
 
     /// Returns every buffer still in the ring to its pool and frees the ring. Only after

@@ -72,13 +72,14 @@ public struct IntelQueuePair<R: RegisterAccess>: ~Copyable, QueuePair, @unchecke
 
     @inlinable
     public mutating func transmit(from batch: inout PacketBatch) -> Int {
-        var bytes = 0
-        let sent = tx.pointee.transmit(from: &batch, registers: registers, tail: txTail, bytes: &bytes)
-        if sent > 0 {
-            counters.pointee.txPackets &+= UInt64(sent)
+        var bytes = 0, oversize: UInt64 = 0
+        let taken = tx.pointee.transmit(from: &batch, registers: registers, tail: txTail, bytes: &bytes, oversize: &oversize)
+        if taken > 0 {
+            counters.pointee.txPackets &+= UInt64(taken) &- oversize
             counters.pointee.txBytes &+= UInt64(bytes)
+            counters.pointee.txOversize &+= oversize
         }
-        return sent
+        return taken
     }
 
     @inlinable public func hasPendingReceive() -> Bool { rx.pointee.hasPending }

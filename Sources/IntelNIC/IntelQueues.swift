@@ -61,3 +61,14 @@ public struct IntelQueues {
         tx.deallocate()
     }
 }
+
+extension IntelQueues {
+    /// Frames the TX rings refused for a length beyond their buffer (`DeviceStatistics.txOversize`).
+    /// Read with volatile loads: a detached ring's owner may be counting on another thread.
+    public var oversizeRefused: UInt64 {
+        let offset = MemoryLayout<AdvancedTXRing>.offset(of: \.oversizeRefused)!
+        var sum: UInt64 = 0
+        for q in 0..<txCount { sum &+= Volatile.load64(UnsafeRawPointer(tx + q) + offset) }
+        return sum
+    }
+}

@@ -231,6 +231,7 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     /// frame off. A frame shorter than 60 bytes counts as sent padded to 60
     /// (HLREG0.TXPADEN), as it went on the wire.
     public mutating func statistics() -> DeviceStatistics {
+        guard !isShutDown else { return counters }
         let delta = controller.readStatistics()
         counters.rxPackets &+= delta.rxPackets
         counters.rxBytes &+= delta.rxBytes
@@ -241,6 +242,7 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
         // reads shows in one delta and not the other, but never makes a total go backwards.
         counters.txBytes = octetsTransmitted &- min(octetsTransmitted, IXGBE.fcsSize &* counters.txPackets)
         counters.rxOversize &+= delta.rxOversize
+        counters.txOversize = queues.oversizeRefused
         return counters
     }
 
@@ -259,6 +261,7 @@ public struct IxgbeDevice<Function: PCIFunction & ~Copyable, Allocator: DMAAlloc
     /// reset (it stops all DMA), then frees rings and buffers.
     public mutating func shutdown() {
         guard !isShutDown else { return }
+        _ = statistics()
         isShutDown = true
         stopAndRelease()
     }

@@ -34,7 +34,7 @@ public struct DeviceMetrics {
             txPackets: "Frames handed to the device for sending.",
             rxBytes: "Bytes of the frames received, without the FCS.",
             txBytes: "Bytes of the frames sent, without the FCS.",
-            dropped: "Frames dropped, by reason: rx_no_descriptor (no receive buffer posted), rx_oversize (longer than Ethernet allows), tx_ring_full (the driver could not queue it).",
+            dropped: "Frames dropped, by reason: rx_no_descriptor (no receive buffer posted), rx_oversize (longer than Ethernet allows), tx_ring_full (the driver could not queue it), tx_oversize (a length beyond its buffer: refused, never sent).",
             poolFree: "Free packet buffers in the pool (falling over a long run means a leak).",
             sleeps: "Times the loop armed the interrupt and slept.",
             wakeups: "Sleeps ended by an interrupt (the rest timed out).",
@@ -60,7 +60,7 @@ public struct DeviceMetrics {
     }
 
     struct QueueSeries {
-        var rxPackets, txPackets, rxBytes, txBytes, rxNoDescriptor, rxOversize, txRingFull: Total
+        var rxPackets, txPackets, rxBytes, txBytes, rxNoDescriptor, rxOversize, txRingFull, txOversize: Total
         /// Made at the first known value: a driver that does not count its pool gets no series
         /// (rather than one stuck at 0).
         var poolFree: Gauge?
@@ -100,6 +100,7 @@ public struct DeviceMetrics {
         series.rxNoDescriptor.update(s.rxDropped)
         series.rxOversize.update(s.rxOversize)
         series.txRingFull.update(s.txDropped)
+        series.txOversize.update(s.txOversize)
         if let poolFree {
             if series.poolFree == nil {
                 series.poolFree = Gauge(label: Name.poolFree, dimensions: device + [("queue", queue)], factory: factory)
@@ -150,6 +151,7 @@ public struct DeviceMetrics {
         return QueueSeries(
             rxPackets: Total(Name.rxPackets, labels, factory), txPackets: Total(Name.txPackets, labels, factory),
             rxBytes: Total(Name.rxBytes, labels, factory), txBytes: Total(Name.txBytes, labels, factory),
-            rxNoDescriptor: dropped("rx_no_descriptor"), rxOversize: dropped("rx_oversize"), txRingFull: dropped("tx_ring_full"))
+            rxNoDescriptor: dropped("rx_no_descriptor"), rxOversize: dropped("rx_oversize"), txRingFull: dropped("tx_ring_full"),
+            txOversize: dropped("tx_oversize"))
     }
 }

@@ -22,10 +22,12 @@ public enum UIOError: Error, Equatable, CustomStringConvertible {
         case .noSuchDevice(let address):
             return "no PCI device at \(address): check the address with `uioctl list` or `lspci -D`"
         case .notBoundToUIO(let address, let driver):
+            // Never raw sysfs writes: if this NIC carries the machine's own network, an unbind
+            // cuts the machine off. `uioctl bind` refuses a NIC whose interface is in use.
             let bound = driver.map { "it is bound to '\($0)'" } ?? "it is bound to no driver"
-            let unbind = driver.map { "echo \(address) > /sys/bus/pci/drivers/\($0)/unbind; " } ?? ""
-            return "\(address) is not bound to a UIO driver (\(bound)): as root, run `modprobe uio_pci_generic; \(unbind)"
-                + "echo uio_pci_generic > /sys/bus/pci/devices/\(address)/driver_override; echo \(address) > /sys/bus/pci/drivers_probe`"
+            return "\(address) is not bound to a UIO driver (\(bound)): as root, run `uioctl bind \(address)`, which "
+                + "refuses a NIC whose network interface is in use (check with `uioctl list`), or `uioctl bind --vfio \(address)` "
+                + "where the machine has an IOMMU"
         case .permissionDenied(let path):
             return "permission denied on \(path): run as root, or give your group access with `uioctl udev install` (see udev/README.md: a UIO device can DMA anywhere in memory, so that access is root-equivalent)"
         case .noHugepages(let detail):
@@ -35,7 +37,8 @@ public enum UIOError: Error, Equatable, CustomStringConvertible {
         case .notContiguous(let size):
             return "cannot allocate \(size) physically contiguous bytes: one DMA allocation must fit in a single 2 MiB hugepage"
         case .systemCall(let call, let path, let errno):
-            return "\(call) \(path) failed: \(String(cString: strerror(errno))) (errno \(errno))"
+            let what = "\(call) \(path) failed: \(String(cString: strerror(errno))) (errno \(errno))"
+            return Self.fix(path: path, errno: errno).map { "\(what): \($0)" } ?? what
         case .unsupportedDevice(let vendor, let device):
             return "no swift-uio driver for PCI device \(hex(vendor)):\(hex(device)); supported: \(DriverRegistry.supportedSummary). Pick a supported NIC (`uioctl list` shows which ones swift-uio can drive) and give this one back to its kernel driver"
         case .invalidRingSize(let size, let maximum):
@@ -48,6 +51,27 @@ public enum UIOError: Error, Equatable, CustomStringConvertible {
             return "port I/O unavailable: \(why)"
         case .device(let message):
             return message
+        }
+    }
+}
+
+extension UIOError {
+    /// What to do when opening one of the files the drivers use fails this way, where that is
+    /// known: a bare "No such file or directory" does not say that a driver is not bound.
+    static func fix(path: String, errno code: Int32) -> String? {
+        switch code {
+        case ENOENT where path.contains("/dev/uio"):
+            return "the UIO device node does not exist: bind the NIC with `uioctl bind ADDR` (it loads uio_pci_generic), "
+                + "check with `uioctl status ADDR`; in a container, pass the node in (e.g. `--device \(path)`)"
+        case ENOENT where path.contains("/dev/vfio"):
+            return "the VFIO group node does not exist: bind the NIC with `uioctl bind --vfio ADDR` (it loads vfio-pci), "
+                + "and check `uioctl doctor ADDR` for the IOMMU; in a container, pass /dev/vfio/vfio and the group's node in"
+        case ENOENT where path.contains("/sys/bus/pci/devices/"):
+            return "no such PCI device or file: check the address with `uioctl list` or `lspci -D`"
+        case EBUSY where path.contains("/dev/uio") || path.contains("/dev/vfio"):
+            return "another process holds the device open: stop it first (`fuser -v \(path)` names it)"
+        default:
+            return nil
         }
     }
 }

@@ -35,7 +35,8 @@ extension SplitVirtqueue {
     }
 
     @inlinable @inline(__always)
-    mutating func postTransmitBuffersInOrder(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int, split: Bool) -> Int {
+    mutating func postTransmitBuffersInOrder(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int,
+                                             split: Bool) -> (posted: Int, bytes: Int) {
         let shadow = buffers, descriptors = descriptors, shift = chainShift
         let headerOffset = headerOffset, headerLength = headerLength
         let start = Int(truncatingIfNeeded: availableIndex)
@@ -45,17 +46,22 @@ extension SplitVirtqueue {
             let stop = end &<< shift
             while head != stop {
                 let buffer = next.pointee
+                // Stop before a frame longer than its buffer (see `postTransmitBuffers`); the
+                // second run, if any, stops at the same frame before writing anything.
+                let length = buffer.pointee.length
+                if _slowPath(length > buffer.pointee.dataCapacity) { return }
                 next += 1
                 shadow[head] = buffer
-                let length = Self.writeTransmitChain(head, buffer, descriptors: descriptors, headerOffset: headerOffset,
-                                                     headerLength: headerLength, split: split)
+                Self.writeTransmitChain(head, buffer, length: length, descriptors: descriptors, headerOffset: headerOffset,
+                                        headerLength: headerLength, split: split)
                 bytes &+= Int(truncatingIfNeeded: length)
                 head &+= split ? 2 : 1
             }
         }
-        freeCount &-= count
-        availableIndex = UInt16(truncatingIfNeeded: start &+ count)
-        return bytes
+        let posted = next - batch
+        freeCount &-= posted
+        availableIndex = UInt16(truncatingIfNeeded: start &+ posted)
+        return (posted, bytes)
     }
 
     @inlinable

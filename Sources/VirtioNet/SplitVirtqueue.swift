@@ -178,7 +178,12 @@ public struct SplitVirtqueue {
     /// Posts the first `count` packets of `batch` (TX); returns the bytes queued. The
     /// virtio-net header (all zero: no offloads, virtio 1.0 §5.1.6.2) goes in each buffer's
     /// headroom, right before the frame.
-    @inlinable mutating func postTransmitBuffers(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int) -> Int {
+    ///
+    /// Posting stops before the first frame whose length is beyond its buffer's capacity
+    /// (`PacketBufferHeader.dataCapacity`): the device would read past the buffer and send
+    /// whatever lies there. `posted` frames from the front of `batch` were posted.
+    @inlinable @inline(__always) mutating func postTransmitBuffers(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>,
+                                                 count: Int) -> (posted: Int, bytes: Int) {
         if inOrder {
             return chainLength == 1 ? postTransmitBuffersInOrder(from: batch, count: count, split: false)
                                     : postTransmitBuffersInOrder(from: batch, count: count, split: true)
@@ -188,7 +193,8 @@ public struct SplitVirtqueue {
     }
 
     @inlinable @inline(__always)
-    mutating func postTransmitBuffersAnyOrder(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int, split: Bool) -> Int {
+    mutating func postTransmitBuffersAnyOrder(from batch: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, count: Int,
+                                              split: Bool) -> (posted: Int, bytes: Int) {
         let free = freeHeads, shadow = buffers, descriptors = descriptors
         let headerOffset = headerOffset, headerLength = headerLength
         let start = Int(truncatingIfNeeded: availableIndex)
@@ -198,30 +204,34 @@ public struct SplitVirtqueue {
             let stop = available + (4 &+ 2 &* end)
             while entry != stop {
                 let buffer = next.pointee
+                // As in the in-order path: nothing of an over-long frame is written.
+                let length = buffer.pointee.length
+                if _slowPath(length > buffer.pointee.dataCapacity) { return }
                 next += 1
                 top &-= 1
                 let head = Int(truncatingIfNeeded: free[top])
                 shadow[head] = buffer
-                let length = Self.writeTransmitChain(head, buffer, descriptors: descriptors, headerOffset: headerOffset,
-                                                     headerLength: headerLength, split: split)
+                Self.writeTransmitChain(head, buffer, length: length, descriptors: descriptors, headerOffset: headerOffset,
+                                        headerLength: headerLength, split: split)
                 entry.storeBytes(of: UInt16(truncatingIfNeeded: head), as: UInt16.self)
                 entry += 2
                 bytes &+= Int(truncatingIfNeeded: length)
             }
         }
+        let posted = next - batch
         freeCount = top
-        availableIndex = UInt16(truncatingIfNeeded: start &+ count)
-        return bytes
+        availableIndex = UInt16(truncatingIfNeeded: start &+ posted)
+        return (posted, bytes)
     }
 
-    /// Writes TX chain `head` for `buffer` and returns the frame's length. The virtio-net
+    /// Writes TX chain `head` for `buffer`, whose frame is `length` bytes (loaded by the caller
+    /// before the header store below, which the compiler cannot tell apart from it). The virtio-net
     /// header (all zero: no offloads, virtio 1.0 §5.1.6.2) goes in the buffer's headroom: 16
     /// zero bytes before the frame (one store) cover both header sizes (10 and 12).
     @inlinable @inline(__always)
-    static func writeTransmitChain(_ head: Int, _ buffer: UnsafeMutablePointer<PacketBufferHeader>, descriptors: UnsafeMutableRawPointer,
-                                   headerOffset: UInt64, headerLength: UInt32, split: Bool) -> UInt32 {
+    static func writeTransmitChain(_ head: Int, _ buffer: UnsafeMutablePointer<PacketBufferHeader>, length: UInt32,
+                                   descriptors: UnsafeMutableRawPointer, headerOffset: UInt64, headerLength: UInt32, split: Bool) {
         (PacketBufferHeader.data(buffer) - 16).storeBytes(of: .zero, as: SIMD2<UInt64>.self)
-        let length = buffer.pointee.length
         let slot = buffer.pointee.slotPhysicalAddress
         let d = descriptors + 16 &* head
         d.storeBytes(of: slot &+ headerOffset, as: UInt64.self)
@@ -231,7 +241,6 @@ public struct SplitVirtqueue {
         } else {
             d.storeBytes(of: length &+ headerLength, toByteOffset: 8, as: UInt32.self)
         }
-        return length
     }
 
     /// Makes posted buffers visible to the device: descriptors first, then `avail.idx`.

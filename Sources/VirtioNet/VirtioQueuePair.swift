@@ -33,7 +33,7 @@ struct VirtioQueuePairState<R: RegisterAccess> {
             // Unsigned: a length below the header wraps to a huge value and is screened too.
             let length = UInt(bitPattern: written &- headerLength)
             largest = largest > length ? largest : length
-            buffer.pointee.length = UInt32(truncatingIfNeeded: length)
+            buffer.pointee.storedLength = UInt32(truncatingIfNeeded: length)
             bytes &+= Int(bitPattern: length)
             slot.pointee = buffer
             slot += 1
@@ -73,7 +73,7 @@ struct VirtioQueuePairState<R: RegisterAccess> {
                 oversize += 1
                 continue
             }
-            buffer.pointee.length = length
+            buffer.pointee.storedLength = length
             bytes += Int(length)
             slots[kept] = buffer
             kept += 1
@@ -89,19 +89,48 @@ struct VirtioQueuePairState<R: RegisterAccess> {
         if rx.deviceWantsNotification() { transport.notify(queue: rxIndex, notifyOffset: rx.notifyOffset) }
     }
 
+    /// Takes frames from the front of `batch` while the TX ring has room; returns how many
+    /// left the batch. A frame longer than its buffer is among them but is not sent: it is
+    /// freed and counted in `txOversize`.
     @inlinable
     mutating func transmit(from batch: inout PacketBatch) -> Int {
         // Collect what the device has sent since the last call.
         _ = tx.takeUsed(limit: Int.max) { buffer, _ in Mempool.unsafeFree(buffer) }
-        let sent = min(batch.count, tx.freeCount)
-        if sent == 0 { return 0 }
-        let bytes = tx.postTransmitBuffers(from: batch.unsafeSlots, count: sent)
-        batch.unsafeRemoveFirst(sent)
-        tx.publish()
-        if tx.deviceWantsNotification() { transport.notify(queue: txIndex, notifyOffset: tx.notifyOffset) }
+        let room = min(batch.count, tx.freeCount)
+        if room == 0 { return 0 }
+        var (sent, bytes) = tx.postTransmitBuffers(from: batch.unsafeSlots, count: room)
+        var taken = sent
+        if _slowPath(sent < room) { (taken, sent, bytes) = refuseOversize(in: batch.unsafeSlots, room: room, sent: sent, bytes: bytes) }
+        batch.unsafeRemoveFirst(taken)
+        if sent > 0 {
+            tx.publish()
+            if tx.deviceWantsNotification() { transport.notify(queue: txIndex, notifyOffset: tx.notifyOffset) }
+        }
         counters.pointee.txPackets &+= UInt64(sent)
         counters.pointee.txBytes &+= UInt64(bytes)
-        return sent
+        return taken
+    }
+
+    /// The slow path of `transmit`: posting stopped at a frame longer than its buffer. Frees
+    /// and counts that frame, posts on from the one after it, and repeats for any other; the
+    /// refused frames stay in the front `taken` slots, which `transmit` removes.
+    @inline(never) @usableFromInline
+    mutating func refuseOversize(in slots: UnsafeMutablePointer<UnsafeMutablePointer<PacketBufferHeader>>, room: Int,
+                                 sent: Int, bytes: Int) -> (taken: Int, sent: Int, bytes: Int) {
+        var taken = sent, sent = sent, bytes = bytes
+        while taken < room {
+            // slots[taken] is the frame that stopped the last post.
+            Mempool.unsafeFree(slots[taken])
+            counters.pointee.txOversize &+= 1
+            taken += 1
+            // Post on from the frame after it (the ring takes chains in posting order).
+            let more = tx.postTransmitBuffers(from: slots + taken, count: room - taken)
+            taken += more.posted
+            sent += more.posted
+            bytes += more.bytes
+            if taken == room { break }
+        }
+        return (taken, sent, bytes)
     }
 
     /// The used ring's `idx` against what this pair has consumed (virtio 1.0 §2.4.8).

@@ -55,14 +55,9 @@ import UIO
         var device = try IgbDevice(function: FakeIgbFunction(registers: regs), allocator: FakeIgbAllocator(),
                                    configuration: Self.fast)
         defer { device.shutdown() }
-        let ring = regs.rxRing(0)
         let pendingBefore = device.hasPendingReceive(queue: 0)
         #expect(!pendingBefore)
-        for slot in 0..<3 {
-            let d = ring + 16 * slot
-            d.storeBytes(of: AdvancedRXDescriptor.STAT_DD | AdvancedRXDescriptor.STAT_EOP, toByteOffset: 8, as: UInt32.self)
-            d.storeBytes(of: UInt16(60 + slot), toByteOffset: 12, as: UInt16.self)
-        }
+        regs.writeBackReceived(lengths: [60, 61, 62])
         let pendingAfter = device.hasPendingReceive(queue: 0)
         #expect(pendingAfter)
         var batch = PacketBatch(capacity: 32)
@@ -146,5 +141,61 @@ import UIO
         #expect(s.rxPackets == 7 && s.rxBytes == 7 * 60)
         let pool = device.bufferPoolAvailable
         #expect(pool == nil)
+    }
+}
+
+/// A frame whose length is beyond its buffer (written into the header directly, as a driver
+/// bug or unsafe code could) never reaches a descriptor: it is refused, counted and freed.
+@Suite struct IgbTransmitLengthTests {
+    @Test func aFrameLongerThanItsBufferIsRefusedCountedAndFreed() throws {
+        let regs = FakeIgbRegisters()
+        var device = try IgbDevice(function: FakeIgbFunction(registers: regs), allocator: FakeIgbAllocator(),
+                                   configuration: IgbDeviceTests.fast)
+        defer { device.shutdown() }
+        regs.writeBackReceived(lengths: [60, 61, 62])
+        var batch = PacketBatch(capacity: 8)
+        let received = device.receive(queue: 0, into: &batch)
+        #expect(received == 3)
+        let available = device.bufferPoolAvailable
+        let pool = try #require(available)
+        batch.unsafeHeader(at: 1).pointee.storedLength = 4000   // a 1,920-byte buffer
+        let initTails = regs.writes(to: IGB.TDT(0)).count   // init writes TDT too
+        let taken = device.transmit(queue: 0, from: &batch)
+        #expect(taken == 3, "every frame leaves the batch, sent or refused")
+        let left = batch.count, poolAfter = device.bufferPoolAvailable
+        #expect(left == 0)
+        #expect(poolAfter == pool + 1, "the refused buffer is back in the pool")
+        // Two descriptors, for the frames of 60 and 62 bytes: the tail moves past the first,
+        // then (after the refused frame) past the second.
+        #expect(Array(regs.writes(to: IGB.TDT(0)).dropFirst(initTails)) == [1, 2])
+        let tx = regs.txRing(0)
+        #expect(tx.load(fromByteOffset: 8, as: UInt32.self) == AdvancedTXDescriptor.commandTypeLength(length: 60))
+        #expect(tx.load(fromByteOffset: 16 + 8, as: UInt32.self) == AdvancedTXDescriptor.commandTypeLength(length: 62))
+        let oversize = device.statistics().txOversize
+        #expect(oversize == 1)
+        // A batch of nothing but refused frames writes no tail.
+        var bad = PacketBatch(capacity: 2)
+        let txPool = device.mempool(queue: 0)
+        let buffer = try #require(txPool.unsafeAllocateHeader())
+        buffer.pointee.storedLength = 1921
+        bad.unsafeAppend(buffer)
+        let refused = device.transmit(queue: 0, from: &bad)
+        #expect(refused == 1)
+        #expect(Array(regs.writes(to: IGB.TDT(0)).dropFirst(initTails)) == [1, 2])
+        let oversizeAfter = device.statistics().txOversize
+        #expect(oversizeAfter == 2)
+    }
+}
+
+extension FakeIgbRegisters {
+    /// Writes RX queue 0's first descriptors back as the device would: DD and EOP, one frame
+    /// of each length.
+    func writeBackReceived(lengths: [Int]) {
+        let ring = rxRing(0)
+        for (slot, length) in lengths.enumerated() {
+            let d = ring + 16 * slot
+            d.storeBytes(of: AdvancedRXDescriptor.STAT_DD | AdvancedRXDescriptor.STAT_EOP, toByteOffset: 8, as: UInt32.self)
+            d.storeBytes(of: UInt16(length), toByteOffset: 12, as: UInt16.self)
+        }
     }
 }

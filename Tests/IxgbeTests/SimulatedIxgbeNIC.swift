@@ -52,7 +52,7 @@ extension SimulatedIxgbeNIC {
         for frame in frames {
             guard let buffer = pool.unsafeAllocateHeader() else { fatalError("mempool of the test NIC ran out") }
             PacketBufferHeader.data(buffer).copyMemory(from: frame, byteCount: frame.count)
-            buffer.pointee.length = UInt32(frame.count)
+            buffer.pointee.storedLength = UInt32(frame.count)
             batch.unsafeAppend(buffer)
         }
     }

@@ -21,8 +21,8 @@ import Testing
         let error = #expect(throws: UIOError.self) { _ = try UIOPCIDevice(address: address, sysfs: tree.sysfs) }
         #expect(error == .notBoundToUIO(address, driver: "virtio-pci"))
         #expect(error?.description == "0000:00:04.0 is not bound to a UIO driver (it is bound to 'virtio-pci'): as root, run "
-            + "`modprobe uio_pci_generic; echo 0000:00:04.0 > /sys/bus/pci/drivers/virtio-pci/unbind; "
-            + "echo uio_pci_generic > /sys/bus/pci/devices/0000:00:04.0/driver_override; echo 0000:00:04.0 > /sys/bus/pci/drivers_probe`")
+            + "`uioctl bind 0000:00:04.0`, which refuses a NIC whose network interface is in use (check with `uioctl list`), "
+            + "or `uioctl bind --vfio 0000:00:04.0` where the machine has an IOMMU")
     }
 
     @Test func noReservedHugepagesSaysHowToReserveThem() throws {
@@ -58,6 +58,27 @@ import Testing
                 + "(see udev/README.md: a UIO device can DMA anywhere in memory, so that access is root-equivalent)")
         }
         #expect(UIOError.fromErrno("open", path: "/dev/uio0", errno: ENOENT) == .systemCall("open", path: "/dev/uio0", errno: ENOENT))
+    }
+
+    /// A missing node says which driver is not bound and how to bind it, not only ENOENT.
+    @Test func aMissingDeviceNodeSaysHowToBindTheDriver() throws {
+        let uio = UIOError.fromErrno("open", path: "/dev/uio3", errno: ENOENT).description
+        #expect(uio.hasPrefix("open /dev/uio3 failed: No such file or directory (errno 2): the UIO device node does not exist"))
+        #expect(uio.contains("`uioctl bind ADDR`") && uio.contains("--device /dev/uio3"))
+        let vfio = UIOError.fromErrno("open", path: "/dev/vfio/12", errno: ENOENT).description
+        #expect(vfio.contains("`uioctl bind --vfio ADDR`"))
+        let config = UIOError.fromErrno("open", path: "/sys/bus/pci/devices/0000:00:09.0/config", errno: ENOENT).description
+        #expect(config.contains("`uioctl list`"))
+        let busy = UIOError.fromErrno("open", path: "/dev/uio0", errno: EBUSY).description
+        #expect(busy.contains("another process holds the device open"))
+        // Other failures keep the plain system-call text.
+        #expect(UIOError.fromErrno("read", path: "/tmp/x", errno: EIO).description == "read /tmp/x failed: Input/output error (errno 5)")
+        // The real open of a node that is not there, through the interrupt line.
+        let tree = try FakeSysfs()
+        let missing = #expect(throws: UIOError.self) {
+            _ = try UIOInterruptLine(devicePath: tree.path("/dev/uio7"), method: .irqControl, config: nil)
+        }
+        #expect(missing?.description.contains("uioctl bind ADDR") == true)
     }
 
     @Test(.enabled(if: getuid() != 0, "root bypasses file permissions"))

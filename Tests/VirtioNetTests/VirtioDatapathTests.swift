@@ -54,7 +54,7 @@ import VirtioNet
                 let frame = testFrame(round * 32 + i, size: 60 + i * 40)
                 let buffer = try #require(pool.unsafeAllocateHeader())
                 PacketBufferHeader.data(buffer).copyMemory(from: frame, byteCount: frame.count)
-                buffer.pointee.length = UInt32(frame.count)
+                buffer.pointee.storedLength = UInt32(frame.count)
                 batch.unsafeAppend(buffer)
                 sent.append(frame)
             }

@@ -101,6 +101,11 @@ public struct DeviceStatistics: Sendable, Equatable {
     /// by the device where it checks (the 82599's ROC), by the driver where the device hands
     /// them over (virtio-net). They are not in `rxPackets` and never reach the application.
     public var rxOversize: UInt64 = 0
+    /// Frames handed to `transmit` whose length was beyond their buffer's capacity (only
+    /// possible by writing the buffer header directly: the length setters refuse it). Each
+    /// was taken from the batch, freed and counted here, never sent: sending it would have put
+    /// the bytes after the buffer on the wire. They are not in `txPackets`.
+    public var txOversize: UInt64 = 0
 
     public init() {}
 }

@@ -179,6 +179,7 @@ public struct QueueCounterSlots: @unchecked Sendable {
         s.rxDropped = Volatile.load64(p + MemoryLayout<DeviceStatistics>.offset(of: \.rxDropped)!)
         s.txDropped = Volatile.load64(p + MemoryLayout<DeviceStatistics>.offset(of: \.txDropped)!)
         s.rxOversize = Volatile.load64(p + MemoryLayout<DeviceStatistics>.offset(of: \.rxOversize)!)
+        s.txOversize = Volatile.load64(p + MemoryLayout<DeviceStatistics>.offset(of: \.txOversize)!)
         return s
     }
 
@@ -199,5 +200,6 @@ extension DeviceStatistics {
         a.rxDropped &+= b.rxDropped
         a.txDropped &+= b.txDropped
         a.rxOversize &+= b.rxOversize
+        a.txOversize &+= b.txOversize
     }
 }

@@ -58,7 +58,8 @@ public struct Mempool {
             }
             let physical = blockPhysical + UInt64(offset % block)
             let header = slot.bindMemory(to: PacketBufferHeader.self, capacity: 1)
-            header.initialize(to: PacketBufferHeader(slotPhysicalAddress: physical, pool: UnsafeMutablePointer(bitPattern: 1)!, index: UInt32(i), length: 0))
+            header.initialize(to: PacketBufferHeader(slotPhysicalAddress: physical, pool: UnsafeMutablePointer(bitPattern: 1)!, index: UInt32(i),
+                                                 dataCapacity: UInt32(bufferSize - PacketBufferHeader.dataOffset)))
             // Highest first, so that buffer 0 is handed out first.
             (stack + (count - 1 - i)).initialize(to: header)
         }
@@ -102,7 +103,7 @@ public struct Mempool {
         guard n > 0 else { return nil }
         s.pointee.freeCount = n &- 1
         let header = s.freeStack[n &- 1]
-        header.pointee.length = 0
+        header.pointee.storedLength = 0
         return header
     }
 

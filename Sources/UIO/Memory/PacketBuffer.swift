@@ -19,10 +19,13 @@ public struct PacketBuffer: ~Copyable {
 
     @inlinable public var view: PacketView { PacketView(header: header) }
     @inlinable public var data: UnsafeMutableRawPointer { PacketBufferHeader.data(header) }
+    /// Bytes of frame data. Setting it past `capacity` (or below 0) traps, as an array
+    /// subscript does: a length beyond the buffer would send the next buffer's bytes.
     @inlinable public var length: Int {
         get { Int(header.pointee.length) }
-        nonmutating set { header.pointee.length = UInt32(newValue) }
+        nonmutating set { view.length = newValue }
     }
+    /// Bytes of frame data the buffer holds.
     @inlinable public var capacity: Int { view.capacity }
     @inlinable public var bytes: UnsafeMutableRawBufferPointer { view.bytes }
 }
@@ -36,14 +39,18 @@ public struct PacketView {
     @inlinable public init(header: UnsafeMutablePointer<PacketBufferHeader>) { self.header = header }
 
     @inlinable public var data: UnsafeMutableRawPointer { PacketBufferHeader.data(header) }
+    /// Bytes of frame data. Setting it past `capacity` (or below 0) traps, as an array
+    /// subscript does: a length beyond the buffer would send the next buffer's bytes.
     @inlinable public var length: Int {
         get { Int(header.pointee.length) }
         nonmutating set {
-            precondition(newValue >= 0 && newValue <= capacity, "packet length \(newValue) exceeds the buffer")
-            header.pointee.length = UInt32(newValue)
+            precondition(newValue >= 0 && newValue <= capacity,
+                         "packet length \(newValue) is outside the buffer's 0...\(capacity) bytes")
+            header.pointee.storedLength = UInt32(truncatingIfNeeded: newValue)
         }
     }
-    @inlinable public var capacity: Int { header.pointee.pool.pointee.bufferSize - PacketBufferHeader.dataOffset }
+    /// Bytes of frame data the buffer holds.
+    @inlinable public var capacity: Int { Int(header.pointee.dataCapacity) }
     @inlinable public var bytes: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: data, count: length) }
     @inlinable public var physicalAddress: UInt64 { header.pointee.dataPhysicalAddress }
 }

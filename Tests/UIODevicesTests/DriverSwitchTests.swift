@@ -48,7 +48,7 @@ import VirtioNet
         model.startRunning()
         defer { model.stopRunning() }
         var user = Recorder()
-        try DeviceOpener.runMultiQueue(model.makePCIFunction(), allocator: dma, queues: 2, &user)
+        try DeviceOpener.run(model.makePCIFunction(), allocator: dma, queues: 2, &user)
         #expect(user.driver == "virtio-net")
         #expect(user.queues == 2)
     }
@@ -57,7 +57,7 @@ import VirtioNet
         let dma = SimulatedDMA()
         let model = IxgbeModel(.init(linkUpDelay: .immediate), dma: dma)
         var user = Recorder()
-        try DeviceOpener.runMultiQueue(model.makePCIFunction(), allocator: dma, queues: 2, &user)
+        try DeviceOpener.run(model.makePCIFunction(), allocator: dma, queues: 2, &user)
         #expect(user.driver == "ixgbe")
         #expect(user.queues == 2)
     }
@@ -67,7 +67,7 @@ import VirtioNet
         let model = IxgbeModel(.init(linkUpDelay: .immediate), dma: dma)
         var user = Recorder()
         let error = #expect(throws: UIOError.self) {
-            try DeviceOpener.runMultiQueue(model.makePCIFunction(), allocator: dma, queues: 17, &user)
+            try DeviceOpener.run(model.makePCIFunction(), allocator: dma, queues: 17, &user)
         }
         #expect("\(error!)".contains("--queues 1 to 16"))
     }

@@ -19,6 +19,7 @@ public enum IxgbeDeviceIDs {
         IxgbeDeviceID(0x1514, "82599 KX4 mezzanine", .i82599),
         IxgbeDeviceID(0x1517, "82599 KR", .i82599),
         IxgbeDeviceID(0x151C, "82599 T3 LOM", .i82599),
+        IxgbeDeviceID(0x1529, "82599 SFP+ FCoE", .i82599, sfp: true),
         IxgbeDeviceID(0x154D, "82599 SFP+ SF2", .i82599, sfp: true),
         IxgbeDeviceID(0x1557, "82599EN SFP+", .i82599, sfp: true),
         IxgbeDeviceID(0x1528, "X540-T", .x540),

@@ -12,13 +12,16 @@ import VirtioNet
     struct Recorder: DeviceUser, MultiQueueDeviceUser {
         var driver = ""
         var queues = 0
+        var link = LinkStatus(isUp: false, speedMbps: 0)
         mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
             driver = device.driverName
             queues = device.rxQueueCount
+            link = device.link
         }
         mutating func use<D: MultiQueueDevice & ~Copyable>(_ device: inout D) throws {
             driver = device.driverName
             queues = device.rxQueueCount
+            link = device.link
         }
     }
 
@@ -39,6 +42,20 @@ import VirtioNet
         var user = Recorder()
         try DeviceOpener.run(model.makePCIFunction(), allocator: dma, &user)
         #expect(user.driver == "ixgbe")
+    }
+
+    /// 0x1529 (82599 SFP+ FCoE) was added as one line in `IxgbeDeviceIDs.swift`: the registry
+    /// names it, and the switch opens it with ixgbe, link up, on a model presenting that ID.
+    @Test func anIDAddedToTheIxgbeTableOpensTheIxgbeDriver() throws {
+        #expect(DriverRegistry.driver(vendor: 0x8086, device: 0x1529) == .ixgbe)
+        #expect(DriverRegistry.describe(vendor: 0x8086, device: 0x1529) == "82599 SFP+ FCoE")
+        let dma = SimulatedDMA()
+        let model = IxgbeModel(.init(deviceID: 0x1529, linkUpDelay: .immediate), dma: dma)
+        var user = Recorder()
+        try DeviceOpener.run(model.makePCIFunction(), allocator: dma, &user)
+        #expect(user.driver == "ixgbe")
+        #expect(user.link == LinkStatus(isUp: true, speedMbps: 10_000))
+        #expect(model.faults.isEmpty, "\(model.faults)")
     }
 
     @Test func multiQueueVirtioGetsTheQueuePairsAskedFor() throws {

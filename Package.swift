@@ -84,7 +84,8 @@ let package = Package(
         .executableTarget(
             name: "uioctl",
             dependencies: [
-                "UIO", "UIOSetup", "VFIO", "VirtioNet",
+                // UIODevices: the driver registry (`list`, `status`, `doctor` name each device's driver).
+                "UIO", "UIOSetup", "VFIO", "VirtioNet", "UIODevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(

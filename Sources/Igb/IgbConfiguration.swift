@@ -1,33 +1,6 @@
 import IntelNIC
 import UIO
 
-/// The 82576 parts this driver accepts, by PCI device ID (Linux `e1000_hw.h`,
-/// `E1000_DEV_ID_82576*`), and whether each reaches the wire through the internal copper
-/// PHY or through SerDes/fibre. The virtual function (0x10CA) is not a PF and is refused.
-public enum IgbPart: Sendable, Equatable {
-    case copper
-    case serdes
-
-    public static let deviceIDs: [UInt16: (name: String, part: IgbPart)] = [
-        0x10C9: ("82576", .copper),
-        0x10E6: ("82576 fiber", .serdes),
-        0x10E7: ("82576 SerDes", .serdes),
-        0x10E8: ("82576 quad copper", .copper),
-        0x1526: ("82576 quad copper ET2", .copper),
-        0x150A: ("82576NS", .copper),
-        0x1518: ("82576NS SerDes", .serdes),
-        0x150D: ("82576 SerDes quad", .serdes),
-    ]
-
-    /// The part of an Intel device, or `UIOError.unsupportedDevice`.
-    public static func require(vendor: UInt16, device: UInt16) throws -> IgbPart {
-        guard vendor == DriverRegistry.intelVendor, let entry = deviceIDs[device] else {
-            throw UIOError.unsupportedDevice(vendor: vendor, device: device)
-        }
-        return entry.part
-    }
-}
-
 /// How `IgbDevice` sets the device up.
 public struct IgbConfiguration: Sendable, Equatable {
     /// RX queues (1…16). With more than one, RSS spreads flows over them; with one, every

@@ -8,7 +8,10 @@ public enum UIOError: Error, Equatable, CustomStringConvertible {
     case pagemapNeedsCapSysAdmin
     case notContiguous(size: Int)
     case systemCall(String, path: String, errno: Int32)
-    case unsupportedDevice(vendor: UInt16, device: UInt16)
+    /// No driver drives this vendor and device ID. `supported` lists the IDs that are driven,
+    /// when the thrower knows them (the registry in `UIODevices` does; a driver handed another
+    /// driver's device leaves it empty).
+    case unsupportedDevice(vendor: UInt16, device: UInt16, supported: String = "")
     case invalidRingSize(Int, maximum: Int)
     case malformedSysfs(path: String, content: String)
     case noSuchBAR(PCIAddress, index: Int)
@@ -39,8 +42,8 @@ public enum UIOError: Error, Equatable, CustomStringConvertible {
         case .systemCall(let call, let path, let errno):
             let what = "\(call) \(path) failed: \(String(cString: strerror(errno))) (errno \(errno))"
             return Self.fix(path: path, errno: errno).map { "\(what): \($0)" } ?? what
-        case .unsupportedDevice(let vendor, let device):
-            return "no swift-uio driver for PCI device \(hex(vendor)):\(hex(device)); supported: \(DriverRegistry.supportedSummary). Pick a supported NIC (`uioctl list` shows which ones swift-uio can drive) and give this one back to its kernel driver"
+        case .unsupportedDevice(let vendor, let device, let supported):
+            return "no swift-uio driver for PCI device \(hex(vendor)):\(hex(device))\(supported.isEmpty ? "" : "; supported: \(supported)"). Pick a supported NIC (`uioctl list` shows which ones swift-uio can drive) and give this one back to its kernel driver"
         case .invalidRingSize(let size, let maximum):
             return "ring size \(size) is not a power of two between 2 and \(maximum): use a power of two such as 256 (a virtio device that reports such a size needs its queue size set to a power of two, e.g. QEMU's rx_queue_size/tx_queue_size)"
         case .malformedSysfs(let path, let content):

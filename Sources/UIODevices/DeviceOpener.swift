@@ -1,8 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Igb
-import Ixgbe
 import Logging
 import Scheduler
 import UIO
@@ -21,7 +19,7 @@ public protocol DevicePairUser {
 }
 
 /// Opens "the device at this PCI address" with the driver its PCI ID needs (virtio-net, ixgbe,
-/// igb; see `DriverRegistry`) through the kernel route it is bound to (UIO or VFIO), and hands
+/// igb; see ``DriverRegistry``) through the kernel route it is bound to (UIO or VFIO), and hands
 /// it to a generic user. An application never names a driver type: it writes a `DeviceUser`
 /// and every driver call in it is specialised for each driver.
 ///
@@ -43,6 +41,17 @@ public enum DeviceOpener {
     public static func with<U: DeviceUser & ~Copyable>(
         _ address: String, backend: Backend = .auto, logger: Logger = .silent, _ user: inout U
     ) throws {
+        try withUnsafeMutablePointer(to: &user) { user in
+            var oneQueue = SingleQueueUser(user: user)
+            try open(address, queues: 1, backend: backend, logger: logger, &oneQueue)
+        }
+    }
+
+    /// Opens the device at `address` with `queues` queue pairs through the route `backend`
+    /// resolves to, and runs `user` through the driver switch: what every `with` comes down to.
+    static func open<U: MultiQueueDeviceUser & ~Copyable>(
+        _ address: String, queues: Int, backend: Backend, logger: Logger, _ user: inout U
+    ) throws {
         let pci = try PCIAddress(parsing: address)
         let logger = logger.forDevice(address: pci, driver: nil)
         let route = try resolving(backend, for: pci, logger: logger)
@@ -51,11 +60,11 @@ public enum DeviceOpener {
             try opened(pci, logger: logger) {
                 switch route {
                 case .uio, .auto:  // resolve(for:) never answers .auto
-                    try run(UIOPCIDevice(address: pci), allocator: HugepageAllocator(), &logged)
+                    try run(UIOPCIDevice(address: pci), allocator: HugepageAllocator(), queues: queues, &logged)
                 case .vfio:
-                    let function = try VFIOPCIDevice(address: pci, interrupts: try vfioInterrupts(for: pci))
+                    let function = try VFIOPCIDevice(address: pci, interrupts: try vfioInterrupts(for: pci, queues: queues))
                     let allocator = function.dmaAllocator
-                    try run(function, allocator: allocator, &logged)
+                    try run(function, allocator: allocator, queues: queues, &logged)
                 }
             }
         }
@@ -93,27 +102,8 @@ public enum DeviceOpener {
             }
         }
         let info = try PCIDeviceInfo(address: address, sysfs: sysfs)
-        return info.vendorID == DriverRegistry.virtioVendor && info.deviceID == 0x1041 ? .msix(vectors: 1 + queues) : .intx
-    }
-
-    /// The driver switch, once per kind of PCI function: generic, so every call specialises.
-    static func run<F: PCIFunction & ~Copyable, A: DMAAllocator, U: DeviceUser & ~Copyable>(
-        _ function: consuming F, allocator: A, _ user: inout U
-    ) throws {
-        switch try DriverRegistry.require(vendor: function.vendorID, device: function.deviceID) {
-        case .virtioNet:
-            var device = try VirtioNetDevice(function: function, allocator: allocator)
-            defer { device.shutdown() }
-            try user.use(&device)
-        case .ixgbe:
-            var device = try IxgbeDevice(function: function, allocator: allocator)
-            defer { device.shutdown() }
-            try user.use(&device)
-        case .igb:
-            var device = try IgbDevice(function: function, allocator: allocator)
-            defer { device.shutdown() }
-            try user.use(&device)
-        }
+        let virtio = VirtioNetDeviceIDs.entry(vendor: info.vendorID, device: info.deviceID)
+        return virtio?.layout == .modern ? .msix(vectors: 1 + queues) : .intx
     }
 
     /// Opens two devices (they must differ) and runs `user` with both.

@@ -4,19 +4,7 @@ import UIO
 
 /// Logs that the device is up (driver, MAC, link, queues: the end of its set-up), then hands
 /// it to the application's user, unchanged and still specialised.
-struct LoggedDeviceUser<U: DeviceUser & ~Copyable>: DeviceUser {
-    let user: UnsafeMutablePointer<U>
-    let logger: Logger
-    let backend: Backend
-
-    mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws {
-        logOpened(&device, logger: logger, backend: backend)
-        try user.pointee.use(&device)
-    }
-}
-
-/// The same for a device opened with several queue pairs.
-struct LoggedMultiQueueUser<U: MultiQueueDeviceUser & ~Copyable>: MultiQueueDeviceUser {
+struct LoggedDeviceUser<U: MultiQueueDeviceUser & ~Copyable>: MultiQueueDeviceUser {
     let user: UnsafeMutablePointer<U>
     let logger: Logger
     let backend: Backend

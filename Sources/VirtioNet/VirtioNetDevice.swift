@@ -74,14 +74,14 @@ public struct VirtioNetDevice<Function: PCIFunction & ~Copyable, Allocator: DMAA
     /// device left running by a crashed process stops its DMA before new rings are given.
     public init(function: consuming Function, allocator: Allocator, configuration: Configuration = .init()) throws {
         let vendor = function.vendorID, device = function.deviceID
-        guard vendor == DriverRegistry.virtioVendor, device == 0x1000 || device == 0x1041 else {
+        guard let id = VirtioNetDeviceIDs.entry(vendor: vendor, device: device) else {
             throw UIOError.unsupportedDevice(vendor: vendor, device: device)
         }
         guard configuration.queuePairs >= 1 else {
             throw UIOError.device("virtio \(function.address): \(configuration.queuePairs) queue pairs asked for; use 1 or more")
         }
         let transport: VirtioTransport<Function.Registers>
-        if device == 0x1000 {
+        if id.layout == .legacy {
             transport = .legacy(bar0: try function.mapBAR(0))
         } else {
             transport = try .modern(function: &function)

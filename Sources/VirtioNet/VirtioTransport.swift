@@ -6,8 +6,8 @@ import UIO
 /// (virtio 1.0, 0x1041) describe four regions with vendor capabilities. This type hides the
 /// difference from the driver; both end up as register windows of the same `R`.
 public struct VirtioTransport<R: RegisterAccess> {
-    /// Legacy (virtio 0.9.5, I/O-port registers) or modern (virtio 1.0, capabilities in MMIO).
-    public enum Layout: String, Sendable { case legacy, modern }
+    /// Legacy or modern, as the device ID says (`VirtioNetDeviceIDs`).
+    public typealias Layout = VirtioPCILayout
 
     /// A register range: the region that holds it and its start within that region.
     @usableFromInline

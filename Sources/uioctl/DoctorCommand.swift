@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import UIO
+import UIODevices
 import VFIO
 
 /// `uioctl doctor [ADDR]`: checks what a swift-uio driver needs, and says how to fix each gap.
@@ -87,7 +88,7 @@ struct DoctorCommand: ParsableCommand {
         if let kind = DriverRegistry.driver(vendor: info.vendorID, device: info.deviceID) {
             checks.append(.ok("swift-uio has a driver for it: \(kind.rawValue)"))
         } else {
-            checks.append(.warn(UIOError.unsupportedDevice(vendor: info.vendorID, device: info.deviceID).description))
+            checks.append(.warn(DriverRegistry.unsupported(vendor: info.vendorID, device: info.deviceID).description))
         }
 
         if let group = try? sysfs.read(info.sysfsDirectory + "/iommu_group/type"), group.hasPrefix("DMA") {

@@ -1,5 +1,6 @@
 import Foundation
 import UIO
+import UIODevices
 
 /// The shapes `uioctl list --json` and `uioctl status --json` print, for provisioning scripts
 /// (as dpdk-devbind's users script around its status). Field names are part of the interface:
@@ -127,7 +128,7 @@ enum JSONReport {
             description: DriverRegistry.describe(vendor: info.vendorID, device: info.deviceID) ?? Format.className(info.classCode),
             driver: OrNull(info.driver),
             swiftUIODriver: OrNull(kind?.rawValue),
-            unsupportedReason: OrNull(kind == nil ? UIOError.unsupportedDevice(vendor: info.vendorID, device: info.deviceID).description : nil),
+            unsupportedReason: OrNull(kind == nil ? DriverRegistry.unsupported(vendor: info.vendorID, device: info.deviceID).description : nil),
             uio: OrNull(uio.map { node in
                 UIONode(index: node.index, name: node.name, version: node.version, devicePath: node.devicePath,
                         interruptCount: node.eventCount,

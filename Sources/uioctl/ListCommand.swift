@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import UIO
+import UIODevices
 
 /// `uioctl list`: the network devices, what drives them now, and whether swift-uio could.
 struct ListCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import UIO
+import UIODevices
 
 /// `uioctl status ADDR`: everything swift-uio would use to drive one device, and how.
 struct StatusCommand: ParsableCommand {
@@ -34,7 +35,7 @@ struct StatusCommand: ParsableCommand {
         if let kind = DriverRegistry.driver(vendor: info.vendorID, device: info.deviceID) {
             field("swift-uio", "\(kind.rawValue) driver")
         } else {
-            field("swift-uio", "no driver: " + UIOError.unsupportedDevice(vendor: info.vendorID, device: info.deviceID).description)
+            field("swift-uio", "no driver: " + DriverRegistry.unsupported(vendor: info.vendorID, device: info.deviceID).description)
         }
 
         // A UIO node is read only when one is bound; without it the BAR plan below is what

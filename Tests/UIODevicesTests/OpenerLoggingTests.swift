@@ -9,9 +9,9 @@ import VirtioNet
 
 /// The opener's set-up record: the device's driver, MAC and link, with its PCI address.
 @Suite struct OpenerLoggingTests {
-    struct Nothing: DeviceUser {
+    struct Nothing: MultiQueueDeviceUser {
         var used = false
-        mutating func use<D: NetworkDevice & ~Copyable>(_ device: inout D) throws { used = true }
+        mutating func use<D: MultiQueueDevice & ~Copyable>(_ device: inout D) throws { used = true }
     }
 
     @Test func theReadyRecordNamesTheDriverAndTheAddress() throws {

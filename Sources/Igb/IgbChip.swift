@@ -305,13 +305,7 @@ public struct IgbChip<Registers: RegisterAccess>: IntelChip {
     // MARK: Promiscuous mode
 
     /// RCTL.UPE and RCTL.MPE: accept every unicast and multicast frame.
-    public func setPromiscuous(_ enabled: Bool) {
-        if enabled {
-            registers.setBits32(IGB.RCTL, IGB.RCTL_UPE | IGB.RCTL_MPE)
-        } else {
-            registers.clearBits32(IGB.RCTL, IGB.RCTL_UPE | IGB.RCTL_MPE)
-        }
-    }
+    public static var promiscuousBits: (register: Int, bits: UInt32) { (IGB.RCTL, IGB.RCTL_UPE | IGB.RCTL_MPE) }
 
     // MARK: Shutdown
 

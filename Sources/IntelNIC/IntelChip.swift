@@ -71,8 +71,9 @@ public protocol IntelChip {
     /// (which ``IntelDevice`` then takes off). The transmit octets always do (GOTC counts
     /// "through the CRC field" on every family).
     static var receiveOctetsIncludeFCS: Bool { get }
-    /// Accept every unicast and multicast frame, or only the device's own and broadcast.
-    func setPromiscuous(_ enabled: Bool)
+    /// The unicast and multicast promiscuous bits (UPE, MPE) and the register that holds
+    /// them: set, the device accepts every frame (``setPromiscuous(_:)``).
+    static var promiscuousBits: (register: Int, bits: UInt32) { get }
     /// The registers of receive address 0, which the device loads from the NVM: bytes 0…3
     /// of the MAC address in `low` (RAL), bytes 4 and 5 in the low half of `high` (RAH).
     static var macAddressRegisters: (low: Int, high: Int) { get }
@@ -87,6 +88,13 @@ public protocol IntelChip {
 }
 
 extension IntelChip {
+    /// Accept every unicast and multicast frame (``promiscuousBits`` set), or only the
+    /// device's own and broadcast (cleared).
+    public func setPromiscuous(_ enabled: Bool) {
+        let (register, bits) = Self.promiscuousBits
+        if enabled { registers.setBits32(register, bits) } else { registers.clearBits32(register, bits) }
+    }
+
     /// Reads every counter once: they are read-to-clear, so this zeroes them.
     public func clearStatistics() {
         _ = readStatistics()

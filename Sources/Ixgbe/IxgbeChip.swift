@@ -368,13 +368,7 @@ public struct IxgbeChip<Registers: RegisterAccess>: IntelChip {
     // MARK: Promiscuous mode
 
     /// FCTRL.UPE and FCTRL.MPE: accept every unicast and multicast frame.
-    public func setPromiscuous(_ enabled: Bool) {
-        if enabled {
-            registers.setBits32(IXGBE.FCTRL, IXGBE.FCTRL_UPE | IXGBE.FCTRL_MPE)
-        } else {
-            registers.clearBits32(IXGBE.FCTRL, IXGBE.FCTRL_UPE | IXGBE.FCTRL_MPE)
-        }
-    }
+    public static var promiscuousBits: (register: Int, bits: UInt32) { (IXGBE.FCTRL, IXGBE.FCTRL_UPE | IXGBE.FCTRL_MPE) }
 
     // MARK: Shutdown
 

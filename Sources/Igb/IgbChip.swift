@@ -1,7 +1,7 @@
 import IntelNIC
 import UIO
 
-/// The 82576 as an ``IntelChip``: its registers (`IGB`) with the initialisation steps of the
+/// The 82576 as an `IntelChip`: its registers (`IGB`) with the initialisation steps of the
 /// 82576 datasheet's software initialisation chapter (§4.5), one function per step:
 /// interrupts off, global reset, EEPROM auto-read, link through the internal PHY,
 /// statistics, receive and transmit set-up, INTx through ICR/IMS.

@@ -1,7 +1,7 @@
 import IntelNIC
 import UIO
 
-/// The 82599 and X540 as an ``IntelChip``: their registers (`IXGBE`) with the
+/// The 82599 and X540 as an `IntelChip`: their registers (`IXGBE`) with the
 /// initialisation steps of 82599 datasheet §4.6, one function per step and named as ixy
 /// names them, so that the code can be held against the manual.
 ///

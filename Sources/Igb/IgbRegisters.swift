@@ -115,7 +115,7 @@ public enum IGB {
     public static func RDLEN(_ n: Int) -> Int { 0xC008 + 0x40 * n }
     public static func SRRCTL(_ n: Int) -> Int { 0xC00C + 0x40 * n }
     public static func RDH(_ n: Int) -> Int { 0xC010 + 0x40 * n }
-    public static func RDT(_ n: Int) -> Int { 0xC018 + 0x40 * n }
+    @inlinable public static func RDT(_ n: Int) -> Int { 0xC018 + 0x40 * n }
     public static func RXDCTL(_ n: Int) -> Int { 0xC028 + 0x40 * n }
 
     /// Packet buffer size in 1 KB units, bits 6:0.
@@ -142,7 +142,7 @@ public enum IGB {
     public static func TDBAH(_ n: Int) -> Int { 0xE004 + 0x40 * n }
     public static func TDLEN(_ n: Int) -> Int { 0xE008 + 0x40 * n }
     public static func TDH(_ n: Int) -> Int { 0xE010 + 0x40 * n }
-    public static func TDT(_ n: Int) -> Int { 0xE018 + 0x40 * n }
+    @inlinable public static func TDT(_ n: Int) -> Int { 0xE018 + 0x40 * n }
     public static func TXDCTL(_ n: Int) -> Int { 0xE028 + 0x40 * n }
     public static let TXDCTL_ENABLE: UInt32 = 1 << 25
 

@@ -21,6 +21,19 @@ public struct IntelQueueInterrupt: Sendable {
         self.mask = mask
         self.bits = bits
     }
+
+    /// Clears a stale cause (frames taken while polling left it set; unmasked as it is, it
+    /// would end the next sleep at once), then unmasks it. A frame that arrives in between is
+    /// not lost: the caller checks the ring after arming, before it sleeps.
+    public func arm<R: RegisterAccess>(_ registers: R) {
+        if let clearCause { registers.write32(clearCause, bits) }
+        registers.write32(unmask, bits)
+    }
+
+    /// Masks the cause again (while polling), where the queue has a mask of its own.
+    public func disarm<R: RegisterAccess>(_ registers: R) {
+        if let mask { registers.write32(mask, bits) }
+    }
 }
 
 /// Queue pair `index` of an Intel NIC (ixgbe, igb), detached from its device for one thread
@@ -84,14 +97,9 @@ public struct IntelQueuePair<R: RegisterAccess>: ~Copyable, QueuePair, @unchecke
 
     @inlinable public func hasPendingReceive() -> Bool { rx.pointee.hasPending }
 
-    public mutating func enableInterrupt() {
-        if let clear = interrupt.clearCause { registers.write32(clear, interrupt.bits) }
-        registers.write32(interrupt.unmask, interrupt.bits)
-    }
+    public mutating func enableInterrupt() { interrupt.arm(registers) }
 
-    public mutating func disableInterrupt() {
-        if let mask = interrupt.mask { registers.write32(mask, interrupt.bits) }
-    }
+    public mutating func disableInterrupt() { interrupt.disarm(registers) }
 
     public func receiveProbe() -> ReceiveProbe { rx.pointee.receiveProbe }
     public var statistics: DeviceStatistics { counters.pointee }

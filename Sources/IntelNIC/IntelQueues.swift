@@ -36,8 +36,13 @@ public struct IntelQueues {
         self.txCount = txCount
     }
 
-    /// Posts a buffer in every descriptor of RX ring `queue`; false if its mempool ran out.
-    public func fill(rx queue: Int) -> Bool { rx[queue].fill() }
+    /// Posts a buffer in every descriptor of RX ring `queue`; throws if its mempool ran out
+    /// (`name`, "igb 0000:00:04.0", goes into the message).
+    public func fill(rx queue: Int, name: String) throws {
+        guard rx[queue].fill() else {
+            throw UIOError.device("\(name): mempool of RX queue \(queue) ran out while filling the ring")
+        }
+    }
 
     /// Frames dropped by the driver because they spanned more than one RX descriptor.
     public var droppedFragments: UInt64 {

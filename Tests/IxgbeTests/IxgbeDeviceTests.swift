@@ -356,3 +356,24 @@ import UIO
         device.shutdown()
     }
 }
+
+@Suite struct IxgbeShutdownCountersTests {
+    /// The counters counted since the last read survive `shutdown()`'s reset, a reset
+    /// device's registers are not read any more, and the freed pool is reported as nil
+    /// (before the shared Intel core, ixgbe read the reset registers and reported no pool).
+    @Test func shutdownKeepsTheLastCountsAndReportsThePool() throws {
+        let registers = FakeRegisters()
+        var device = try IxgbeDeviceTests.Device(function: FakeFunction(registers: registers), allocator: FakeAllocator(),
+                                                 configuration: IxgbeDeviceTests.configuration)
+        let poolBefore = device.bufferPoolAvailable
+        #expect(poolBefore == 256 - 64)
+        registers[IXGBE.GPTC] = 7
+        registers[IXGBE.GOTCL] = 7 * 64
+        device.shutdown()
+        registers[IXGBE.GPTC] = 99   // a reset device's registers must not be read any more
+        let s = device.statistics()
+        #expect(s.txPackets == 7 && s.txBytes == 7 * 60)
+        let poolAfter = device.bufferPoolAvailable
+        #expect(poolAfter == nil)
+    }
+}

@@ -1,18 +1,41 @@
 import IntelNIC
 import UIO
 
-/// The 82576's registers with the initialisation steps of the 82576 datasheet's software
-/// initialisation chapter (§4.5), one function per step: interrupts off, global reset, EEPROM
-/// auto-read, link through the internal PHY, statistics, receive and transmit set-up.
+/// The 82576 as an `IntelChip`: its registers (`IGB`) with the initialisation steps of the
+/// 82576 datasheet's software initialisation chapter (§4.5), one function per step:
+/// interrupts off, global reset, EEPROM auto-read, link through the internal PHY,
+/// statistics, receive and transmit set-up, INTx through ICR/IMS.
 ///
-/// A plain value around the mapped BAR0: the device keeps one and its hot path uses
+/// A plain value around the mapped BAR0: `IgbDevice` keeps one and its hot path uses
 /// `registers` directly.
-@usableFromInline
-struct IgbController<Registers: RegisterAccess> {
-    @usableFromInline let registers: Registers
-    let part: IgbPart
+public struct IgbChip<Registers: RegisterAccess>: IntelChip {
+    /// The 82576's configuration limits.
+    public typealias Limits = IgbLimits
+    /// The mapped BAR0.
+    public let registers: Registers
+    /// Copper (internal PHY) or SerDes, from the device ID.
+    public let part: IgbPart
+    /// Whether EECD.AUTO_RD was seen after the reset (QEMU's igb never sets it).
+    public private(set) var eepromAutoReadDone = false
     /// "igb 0000:00:0e.0", for error messages.
     let name: String
+
+    /// The part of an Intel 82576 device ID, or `UIOError.unsupportedDevice`.
+    public static func identify(vendorID: UInt16, deviceID: UInt16) throws -> IgbPart {
+        try IgbPart.require(vendor: vendorID, device: deviceID)
+    }
+
+    /// The chip around BAR0; the device ID says no more than `part` does.
+    public init(registers: Registers, part: IgbPart, deviceID: UInt16, name: String) {
+        self.registers = registers
+        self.part = part
+        self.name = name
+    }
+
+    /// The part and the EEPROM as seen, for the opener's log.
+    public var setupDetails: [(String, String)] {
+        [("part", part == .copper ? "copper" : "serdes"), ("eeprom-auto-read", eepromAutoReadDone ? "done" : "not seen")]
+    }
 
     /// Bound for every wait on a bit the device sets or clears by itself.
     static var hardwareTimeout: Duration { .seconds(1) }
@@ -20,6 +43,13 @@ struct IgbController<Registers: RegisterAccess> {
     static var eepromAutoReadTimeout: Duration { .milliseconds(10) }
 
     // MARK: Interrupts off, quiesce, reset
+
+    /// Interrupts masked, DMA quiesced, global reset, then the EEPROM auto-read, which may
+    /// not come (`eepromAutoReadDone`).
+    public mutating func reset() throws {
+        try resetAndMaskInterrupts()
+        eepromAutoReadDone = waitForEEPROMAutoRead()
+    }
 
     /// IMC and EIMC mask every cause; EIAC off, so nothing is auto-cleared behind our back.
     func disableInterrupts() {
@@ -73,10 +103,12 @@ struct IgbController<Registers: RegisterAccess> {
 
     // MARK: Link
 
-    /// Copper parts: CTRL.SLU with speed and duplex left to auto-negotiation, then the
-    /// internal PHY's control register (BMCR) with auto-negotiation enabled and restarted,
-    /// as Linux's `igb_setup_copper_link` does. SerDes parts only need CTRL.SLU.
-    func initLink() throws {
+    /// Takes ownership (CTRL_EXT.DRV_LOAD), then for copper parts CTRL.SLU with speed and
+    /// duplex left to auto-negotiation, and the internal PHY's control register (BMCR) with
+    /// auto-negotiation enabled and restarted, as Linux's `igb_setup_copper_link` does.
+    /// SerDes parts only need CTRL.SLU.
+    public func initLink() throws {
+        takeOwnership()
         let ctrl = registers.read32(IGB.CTRL) & ~(IGB.CTRL_FRCSPD | IGB.CTRL_FRCDPX)
         registers.write32(IGB.CTRL, ctrl | IGB.CTRL_SLU)
         guard part == .copper else { return }
@@ -101,7 +133,7 @@ struct IgbController<Registers: RegisterAccess> {
     }
 
     /// STATUS.LU, and the speed in STATUS bits 7:6.
-    func readLink() -> LinkStatus {
+    public func readLink() -> LinkStatus {
         let status = registers.read32(IGB.STATUS)
         guard status & IGB.STATUS_LU != 0 else { return LinkStatus(isUp: false, speedMbps: 0) }
         switch status & IGB.STATUS_SPEED_MASK {
@@ -111,23 +143,12 @@ struct IgbController<Registers: RegisterAccess> {
         }
     }
 
-    /// Polls STATUS until the link is up or `timeout` passes; a link still down is reported.
-    func waitForLink(timeout: Duration) -> LinkStatus {
-        _ = DeviceWait.until(timeout: timeout, interval: .milliseconds(10)) { readLink().isUp }
-        return readLink()
-    }
-
     // MARK: Statistics
-
-    /// Reads every counter this driver uses once: they are read-to-clear, so this zeroes them.
-    func clearStatistics() {
-        _ = readStatistics()
-    }
 
     /// The counters since the last read: good packets and octets both ways (octets as the
     /// device counts them, CRC included) and missed packets (MPC: no room in the FIFO or no
     /// free descriptor).
-    func readStatistics() -> DeviceStatistics {
+    public func readStatistics() -> DeviceStatistics {
         var s = DeviceStatistics()
         s.rxPackets = UInt64(registers.read32(IGB.GPRC))
         s.txPackets = UInt64(registers.read32(IGB.GPTC))
@@ -137,6 +158,32 @@ struct IgbController<Registers: RegisterAccess> {
         s.rxDropped = UInt64(registers.read32(IGB.MPC))
         return s
     }
+
+    /// GORC counts from the destination address through the CRC, as GOTC does.
+    public static var receiveOctetsIncludeFCS: Bool { true }
+
+    // MARK: Queues
+
+    /// The RX sequence, then the TX one: per RX queue its ring, filled and enabled, before
+    /// RCTL.EN; per TX queue its ring, enabled, before TCTL.EN.
+    public func startQueues(_ queues: IntelQueues, ringSize: Int) throws {
+        initRXGlobal()
+        initRSS(queues: queues.rxCount)
+        for q in 0..<queues.rxCount {
+            initRXQueue(q, ring: queues.rx[q].ring, size: ringSize)
+            try queues.fill(rx: q, name: name)
+            try startRXQueue(q, size: ringSize)
+        }
+        enableRX()
+        initTXGlobal()
+        for q in 0..<queues.txCount { try startTXQueue(q, ring: queues.tx[q].ring, size: ringSize) }
+        enableTX()
+    }
+
+    /// RDT(q).
+    @inlinable public static func rxTail(_ queue: Int) -> Int { IGB.RDT(queue) }
+    /// TDT(q).
+    @inlinable public static func txTail(_ queue: Int) -> Int { IGB.TDT(queue) }
 
     // MARK: Receive
 
@@ -226,30 +273,50 @@ struct IgbController<Registers: RegisterAccess> {
 
     /// Not in MSI-X mode, so that ICR drives INTx and reading it clears it; EITR[0]
     /// throttles INTx. Only the link status change is unmasked here; RX is unmasked by
-    /// `enableInterrupt` when the application sleeps.
-    func initInterrupts(throttleMicroseconds: Int) {
+    /// `enableInterrupt` when the application sleeps. Every RX queue shares ICR.RXDW.
+    public func initInterrupts(rxQueues: Int, throttleMicroseconds: Int) {
         registers.clearBits32(IGB.GPIE, IGB.GPIE_MSIX_MODE)
         registers.write32(IGB.EITR(0), UInt32(throttleMicroseconds) << 2 & IGB.EITR_INTERVAL_MASK)
         _ = registers.read32(IGB.ICR)
         registers.write32(IGB.IMS, IGB.ICR_LSC)
     }
 
+    /// With INTx (no MSI-X) every RX queue shares one cause, ICR.RXDW (QEMU's igb drives
+    /// INTx from ICR & IMS alone). One owner clears a stale RXDW (write 1 to clear), unmasks
+    /// it (IMS) and masks it (IMC). With several detached pairs a pair only unmasks it, never
+    /// clears or masks it, or it would silence the queues asleep (see `IntelQueueInterrupt`);
+    /// the interrupt thread reads ICR and the waker wakes the queues whose ring has a frame.
+    public func receiveInterrupt(queue: Int, owners: Int) -> IntelQueueInterrupt {
+        owners == 1
+            ? IntelQueueInterrupt(clearCause: IGB.ICR, unmask: IGB.IMS, mask: IGB.IMC, bits: IGB.ICR_RXDW)
+            : IntelQueueInterrupt(clearCause: nil, unmask: IGB.IMS, mask: nil, bits: IGB.ICR_RXDW)
+    }
+
+    /// Reads ICR, which clears it outside MSI-X mode and deasserts INTx. RXDW stands for
+    /// every RX queue; LSC is a link change.
+    public func readInterruptCauses(rxQueues: Int) -> InterruptCauses {
+        let icr = registers.read32(IGB.ICR)
+        var causes = InterruptCauses()
+        if icr & IGB.ICR_RXDW != 0 { causes.queues = rxQueues >= 64 ? ~0 : (1 << UInt64(rxQueues)) - 1 }
+        causes.linkChanged = icr & IGB.ICR_LSC != 0
+        return causes
+    }
+
+    // MARK: Promiscuous mode
+
+    /// RCTL.UPE and RCTL.MPE: accept every unicast and multicast frame.
+    public static var promiscuousBits: (register: Int, bits: UInt32) { (IGB.RCTL, IGB.RCTL_UPE | IGB.RCTL_MPE) }
+
     // MARK: Shutdown
 
     /// Queues off, interrupts masked, quiesced and reset: afterwards the device does no DMA.
-    func stop(rxQueues: Int, txQueues: Int) {
+    public func stop(rxQueues: Int, txQueues: Int) {
         for q in 0..<rxQueues { registers.clearBits32(IGB.RXDCTL(q), IGB.RXDCTL_ENABLE) }
         for q in 0..<txQueues { registers.clearBits32(IGB.TXDCTL(q), IGB.TXDCTL_ENABLE) }
         try? resetAndMaskInterrupts()
         registers.clearBits32(IGB.CTRL_EXT, IGB.CTRL_EXT_DRV_LOAD)
     }
 
-    /// Receive Address 0, which the device loads from the EEPROM: RAL holds bytes 0…3, the
-    /// low half of RAH bytes 4 and 5.
-    func readMACAddress() -> MACAddress {
-        let low = registers.read32(IGB.RAL(0)), high = registers.read32(IGB.RAH(0))
-        return MACAddress(UInt8(truncatingIfNeeded: low), UInt8(truncatingIfNeeded: low >> 8),
-                          UInt8(truncatingIfNeeded: low >> 16), UInt8(truncatingIfNeeded: low >> 24),
-                          UInt8(truncatingIfNeeded: high), UInt8(truncatingIfNeeded: high >> 8))
-    }
+    /// RAL(0) and RAH(0), which the device loads from the EEPROM.
+    public static var macAddressRegisters: (low: Int, high: Int) { (IGB.RAL(0), IGB.RAH(0)) }
 }

@@ -1,27 +1,51 @@
 import IntelNIC
 import UIO
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// The 82599's registers with the initialisation steps of datasheet §4.6, one function per
-/// step and named as ixy names them, so that the code can be held against the manual.
+/// The 82599 and X540 as an `IntelChip`: their registers (`IXGBE`) with the
+/// initialisation steps of 82599 datasheet §4.6, one function per step and named as ixy
+/// names them, so that the code can be held against the manual.
 ///
-/// A plain value around the mapped BAR0: the device keeps one and its hot path uses
+/// A plain value around the mapped BAR0: `IxgbeDevice` keeps one and its hot path uses
 /// `registers` directly.
-@usableFromInline
-struct IxgbeController<Registers: RegisterAccess> {
-    @usableFromInline let registers: Registers
-    let family: IxgbeFamily
+public struct IxgbeChip<Registers: RegisterAccess>: IntelChip {
+    /// The 82599's configuration limits.
+    public typealias Limits = IxgbeLimits
+    /// The mapped BAR0.
+    public let registers: Registers
+    /// 82599 or X540, from the device ID.
+    public let family: IxgbeFamily
     /// The PCI device ID, which says how the board is wired (SFP+, backplane, CX4...).
     let deviceID: UInt16
     /// "ixgbe 0000:01:00.0", for error messages.
     let name: String
 
+    /// The family of an Intel 82599 or X540 device ID, or `UIOError.unsupportedDevice`.
+    public static func identify(vendorID: UInt16, deviceID: UInt16) throws -> IxgbeFamily {
+        try IxgbeFamily.require(vendor: vendorID, device: deviceID)
+    }
+
+    /// The chip around BAR0; `deviceID` says how the board's link is wired (`initLink`).
+    public init(registers: Registers, part: IxgbeFamily, deviceID: UInt16, name: String) {
+        self.registers = registers
+        self.family = part
+        self.deviceID = deviceID
+        self.name = name
+    }
+
+    /// The family, for the opener's log.
+    public var setupDetails: [(String, String)] { [("family", family.rawValue)] }
+
     /// Bound for every wait on a bit the device sets or clears by itself.
     static var hardwareTimeout: Duration { .seconds(1) }
 
     // MARK: §4.6.3 Initialization sequence: reset
+
+    /// §4.6.3: the stop sequence and a global reset, then the wait for the NVM and the DMA
+    /// engine.
+    public mutating func reset() throws {
+        try resetAndMaskInterrupts()
+        try waitForEEPROMAndDMAInit()
+    }
 
     /// §4.6.3.1 and §4.6.3.2 after the stop sequence: a global reset (CTRL.RST with
     /// CTRL.LNK_RST), wait for it to self-clear, let the device settle for 50 ms (as Linux's
@@ -41,11 +65,11 @@ struct IxgbeController<Registers: RegisterAccess> {
     private func globalReset() throws {
         registers.write32(IXGBE.CTRL, registers.read32(IXGBE.CTRL) | IXGBE.CTRL_RST_MASK)
         // §4.6.3.2: no register access for 1 ms after setting CTRL.RST.
-        sleep(.milliseconds(1))
-        guard waitUntil(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.CTRL) & IXGBE.CTRL_RST_MASK == 0 }) else {
+        DeviceWait.sleep(.milliseconds(1))
+        guard DeviceWait.until(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.CTRL) & IXGBE.CTRL_RST_MASK == 0 }) else {
             throw UIOError.device("\(name): CTRL.RST did not self-clear within \(Self.hardwareTimeout) of a global reset (82599 datasheet §4.6.3.2); check the device with `uioctl status`, or power-cycle it")
         }
-        sleep(Self.resetSettleTime)
+        DeviceWait.sleep(Self.resetSettleTime)
     }
 
     /// How long the device is left alone after a reset (Linux: 50 ms).
@@ -67,8 +91,8 @@ struct IxgbeController<Registers: RegisterAccess> {
             registers.write32(IXGBE.RXDCTL(q), rxdctl & ~IXGBE.RXDCTL_ENABLE | IXGBE.RXDCTL_SWFLSH)
         }
         // Linux sleeps 1–2 ms here; the queues report when they have stopped, so wait for that.
-        sleep(.milliseconds(1))
-        _ = waitUntil(timeout: Self.hardwareTimeout) {
+        DeviceWait.sleep(.milliseconds(1))
+        _ = DeviceWait.until(timeout: Self.hardwareTimeout) {
             (0..<IXGBE.hardwareQueues).allSatisfy { q in
                 registers.read32(IXGBE.RXDCTL(q)) & IXGBE.RXDCTL_ENABLE == 0
                     && registers.read32(IXGBE.TXDCTL(q)) & IXGBE.TXDCTL_ENABLE == 0
@@ -76,7 +100,7 @@ struct IxgbeController<Registers: RegisterAccess> {
         }
         registers.setBits32(IXGBE.CTRL, IXGBE.CTRL_GIO_DIS)
         // Linux polls 800 times 100 µs.
-        return waitUntil(timeout: .milliseconds(80), interval: .microseconds(100)) {
+        return DeviceWait.until(timeout: .milliseconds(80), interval: .microseconds(100)) {
             registers.read32(IXGBE.STATUS) & IXGBE.STATUS_GIO == 0
         }
     }
@@ -84,10 +108,10 @@ struct IxgbeController<Registers: RegisterAccess> {
     /// §4.6.3: waits for the EEPROM auto-read (EEC.ARD) and for the DMA init cycle
     /// (RDRXCTL.DMAIDONE) before anything else is programmed.
     func waitForEEPROMAndDMAInit() throws {
-        guard waitUntil(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.EEC) & IXGBE.EEC_ARD != 0 }) else {
+        guard DeviceWait.until(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.EEC) & IXGBE.EEC_ARD != 0 }) else {
             throw UIOError.device("\(name): EEPROM auto-read not done (EEC.ARD clear) \(Self.hardwareTimeout) after reset (82599 datasheet §4.6.3); the NVM may be blank or corrupt")
         }
-        guard waitUntil(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.RDRXCTL) & IXGBE.RDRXCTL_DMAIDONE != 0 }) else {
+        guard DeviceWait.until(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.RDRXCTL) & IXGBE.RDRXCTL_DMAIDONE != 0 }) else {
             throw UIOError.device("\(name): receive DMA init not done (RDRXCTL.DMAIDONE clear) \(Self.hardwareTimeout) after reset (82599 datasheet §4.6.3)")
         }
     }
@@ -105,7 +129,7 @@ struct IxgbeController<Registers: RegisterAccess> {
     /// backplane and XAUI boards keep the link mode their EEPROM gave, which is what their
     /// wiring needs, and the link comes up by itself after the reset. The X540's copper PHY
     /// negotiates by itself.
-    func initLink() {
+    public func initLink() {
         guard family == .i82599, IxgbeFamily.sfpDeviceIDs.contains(deviceID) else { return }
         let mode = registers.read32(IXGBE.AUTOC) & ~IXGBE.AUTOC_LMS_MASK | IXGBE.AUTOC_LMS_10G_SERIAL
         registers.write32(IXGBE.AUTOC, mode)
@@ -113,7 +137,7 @@ struct IxgbeController<Registers: RegisterAccess> {
     }
 
     /// LINKS.LINK_UP and the speed in LINKS bits 29:28.
-    func readLink() -> LinkStatus {
+    public func readLink() -> LinkStatus {
         let links = registers.read32(IXGBE.LINKS)
         guard links & IXGBE.LINKS_UP != 0 else { return LinkStatus(isUp: false, speedMbps: 0) }
         switch links & IXGBE.LINKS_SPEED_82599 {
@@ -124,19 +148,7 @@ struct IxgbeController<Registers: RegisterAccess> {
         }
     }
 
-    /// Polls LINKS until the link is up or `timeout` passes; a link still down is reported,
-    /// not thrown.
-    func waitForLink(timeout: Duration) -> LinkStatus {
-        _ = waitUntil(timeout: timeout, interval: .milliseconds(10)) { readLink().isUp }
-        return readLink()
-    }
-
     // MARK: §4.6.5 Statistics
-
-    /// Reads every counter this driver uses once: they are read-to-clear, so this zeroes them.
-    func clearStatistics() {
-        _ = readStatistics()
-    }
 
     /// The counters since the last read (§8.2.3.23).
     ///
@@ -148,7 +160,7 @@ struct IxgbeController<Registers: RegisterAccess> {
     /// and those the queues dropped for lack of descriptors (QPRDC, with SRRCTL.DROP_EN,
     /// which this driver sets), which MPC does not count. Transmit comes from GPTC and GOTC,
     /// octets with the CRC. Oversize frames the device discarded come from ROC.
-    func readStatistics() -> DeviceStatistics {
+    public func readStatistics() -> DeviceStatistics {
         var s = DeviceStatistics()
         for n in 0..<IXGBE.queueStatCounters {
             s.rxPackets &+= UInt64(registers.read32(IXGBE.QPRC(n)))
@@ -165,6 +177,34 @@ struct IxgbeController<Registers: RegisterAccess> {
         s.rxOversize = UInt64(registers.read32(IXGBE.ROC))
         return s
     }
+
+    /// QBRC leaves out the CRC the device strips (GOTC, on transmit, counts it).
+    public static var receiveOctetsIncludeFCS: Bool { false }
+
+    // MARK: §4.6.7, §4.6.8 Queues
+
+    /// §4.6.7 receive and §4.6.8 transmit set-up for every queue, transmit on, then each RX
+    /// ring filled and started, receive switched on once the queues are (Linux does the
+    /// same), and the TX queues started.
+    public func startQueues(_ queues: IntelQueues, ringSize: Int) throws {
+        initRXGlobal()
+        initRSS(queues: queues.rxCount)
+        for q in 0..<queues.rxCount { initRXQueue(q, ring: queues.rx[q].ring, size: ringSize) }
+        initTXGlobal()
+        for q in 0..<queues.txCount { initTXQueue(q, ring: queues.tx[q].ring, size: ringSize) }
+        enableTX()
+        for q in 0..<queues.rxCount {
+            try queues.fill(rx: q, name: name)
+            try startRXQueue(q, size: ringSize)
+        }
+        enableRX()
+        for q in 0..<queues.txCount { try startTXQueue(q) }
+    }
+
+    /// RDT(q).
+    @inlinable public static func rxTail(_ queue: Int) -> Int { IXGBE.RDT(queue) }
+    /// TDT(q).
+    @inlinable public static func txTail(_ queue: Int) -> Int { IXGBE.TDT(queue) }
 
     // MARK: §4.6.7 Receive initialization
 
@@ -228,7 +268,7 @@ struct IxgbeController<Registers: RegisterAccess> {
         registers.setBits32(IXGBE.CTRL_EXT, IXGBE.CTRL_EXT_NS_DIS)
         registers.setBits32(IXGBE.SECRXCTRL, IXGBE.SECRXCTRL_RX_DIS)
         // Linux waits up to 40 ms and goes on either way (the bit is only informational then).
-        _ = waitUntil(timeout: .milliseconds(40)) {
+        _ = DeviceWait.until(timeout: .milliseconds(40)) {
             registers.read32(IXGBE.SECRXSTAT) & IXGBE.SECRXSTAT_SECRX_RDY != 0
         }
         registers.setBits32(IXGBE.RXCTRL, IXGBE.RXCTRL_RXEN)
@@ -239,7 +279,7 @@ struct IxgbeController<Registers: RegisterAccess> {
     /// read back, then hands the device every descriptor but one (RDT = size - 1).
     func startRXQueue(_ q: Int, size: Int) throws {
         registers.setBits32(IXGBE.RXDCTL(q), IXGBE.RXDCTL_ENABLE)
-        guard waitUntil(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.RXDCTL(q)) & IXGBE.RXDCTL_ENABLE != 0 }) else {
+        guard DeviceWait.until(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.RXDCTL(q)) & IXGBE.RXDCTL_ENABLE != 0 }) else {
             throw UIOError.device("\(name): RX queue \(q) did not enable (RXDCTL.ENABLE did not read back within \(Self.hardwareTimeout), 82599 datasheet §4.6.7.1)")
         }
         registers.write32(IXGBE.RDH(q), 0)
@@ -281,7 +321,7 @@ struct IxgbeController<Registers: RegisterAccess> {
         registers.write32(IXGBE.TDH(q), 0)
         registers.write32(IXGBE.TDT(q), 0)
         registers.setBits32(IXGBE.TXDCTL(q), IXGBE.TXDCTL_ENABLE)
-        guard waitUntil(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.TXDCTL(q)) & IXGBE.TXDCTL_ENABLE != 0 }) else {
+        guard DeviceWait.until(timeout: Self.hardwareTimeout, { registers.read32(IXGBE.TXDCTL(q)) & IXGBE.TXDCTL_ENABLE != 0 }) else {
             throw UIOError.device("\(name): TX queue \(q) did not enable (TXDCTL.ENABLE did not read back within \(Self.hardwareTimeout), 82599 datasheet §4.6.8.1)")
         }
     }
@@ -291,7 +331,7 @@ struct IxgbeController<Registers: RegisterAccess> {
     /// No MSI-X: GPIE not in MSI-X mode (so EICR is read-to-clear and no auto-masking),
     /// each RX queue q mapped by IVAR to EICR cause bit q mod 16, EITR throttling, and the
     /// link status change cause enabled. Queue causes stay masked until `enableInterrupt`.
-    func initInterrupts(rxQueues: Int, throttleMicroseconds: Int) {
+    public func initInterrupts(rxQueues: Int, throttleMicroseconds: Int) {
         registers.clearBits32(IXGBE.GPIE, IXGBE.GPIE_MSIX_MODE | IXGBE.GPIE_EIAME)
         registers.write32(IXGBE.EIAC, 0)
         let interval = UInt32(throttleMicroseconds / 2) << 3 & IXGBE.EITR_ITR_INT_MASK
@@ -308,34 +348,40 @@ struct IxgbeController<Registers: RegisterAccess> {
         registers.write32(IXGBE.EIMS, IXGBE.EICR_LSC)
     }
 
+    /// Queue q's own EICR cause, bit q mod 16 (IVAR maps it), whatever the owners: write 1
+    /// to EICR clears it (§8.2.3.5.1), EIMS unmasks it, EIMC masks it. With 16 queues or
+    /// more, queues q and q + 16 share a cause bit.
+    public func receiveInterrupt(queue: Int, owners: Int) -> IntelQueueInterrupt {
+        IntelQueueInterrupt(clearCause: IXGBE.EICR, unmask: IXGBE.EIMS, mask: IXGBE.EIMC, bits: 1 << UInt32(queue & 15))
+    }
+
+    /// Reads EICR, which clears it (not in MSI-X mode, §8.2.3.5.1) and deasserts INTx. Bits
+    /// 15:0 are the queue causes, bit 20 a link status change.
+    public func readInterruptCauses(rxQueues: Int) -> InterruptCauses {
+        let eicr = registers.read32(IXGBE.EICR)
+        var causes = InterruptCauses()
+        for q in 0..<rxQueues where eicr & (1 << UInt32(q & 15)) != 0 { causes.queues |= 1 << UInt64(q) }
+        causes.linkChanged = eicr & IXGBE.EICR_LSC != 0
+        return causes
+    }
+
+    // MARK: Promiscuous mode
+
+    /// FCTRL.UPE and FCTRL.MPE: accept every unicast and multicast frame.
+    public static var promiscuousBits: (register: Int, bits: UInt32) { (IXGBE.FCTRL, IXGBE.FCTRL_UPE | IXGBE.FCTRL_MPE) }
+
     // MARK: Shutdown
 
-    /// The stop sequence and a global reset, as at init: afterwards the device does no DMA.
-    /// Nothing is thrown: a reset that does not complete is all that could go wrong, and the
+    /// The stop sequence (every one of the 128 queues, whatever `rxQueues` and `txQueues`)
+    /// and a global reset, as at init: afterwards the device does no DMA. Nothing is thrown: a reset that does not complete is all that could go wrong, and the
     /// caller clears Bus Master next anyway.
-    func stop() {
+    public func stop(rxQueues: Int, txQueues: Int) {
         let masterDisabled = stopAdapter()
         try? globalReset()
         if !masterDisabled { try? globalReset() }
         disableInterrupts()
     }
 
-    // MARK: Waiting
-
-    /// Polls `condition` every `interval` until it holds (true) or `timeout` passes (false).
-    func waitUntil(timeout: Duration, interval: Duration = .milliseconds(1), _ condition: () -> Bool) -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while true {
-            if condition() { return true }
-            if clock.now >= deadline { return condition() }
-            sleep(interval)
-        }
-    }
-
-    func sleep(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
-        usleep(UInt32(clamping: microseconds))
-    }
+    /// RAL(0) and RAH(0) (§8.2.3.7.9–10): receive address 0, loaded from the EEPROM.
+    public static var macAddressRegisters: (low: Int, high: Int) { (IXGBE.RAL(0), IXGBE.RAH(0)) }
 }

@@ -28,35 +28,45 @@ public struct PacketLoop {
     /// Updated at every tick, before the handler's `tick`, and once more when the loop stops.
     public var metrics: DeviceMetrics?
 
+    /// This loop's own stop request: trip it from the handler (keep a reference to it) or from
+    /// another thread, and `run` returns after the current poll or sleep.
+    public let stopToken: LoopStopToken
+
     public init(policy: SchedulerPolicy = .init(), tickInterval: Duration = .seconds(1), logger: Logger = .silent,
-                metrics: DeviceMetrics? = nil) {
+                metrics: DeviceMetrics? = nil, stopToken: LoopStopToken = LoopStopToken()) {
         self.policy = policy
         self.tickInterval = tickInterval
         self.logger = logger
         self.metrics = metrics
+        self.stopToken = stopToken
     }
 
-    /// Runs until `StopSignal.request()` (or a signal) or `until` returns true.
+    /// Runs until `stopToken` is tripped, `StopSignal.request()` (or SIGINT/SIGTERM once
+    /// `StopSignal.installHandlers()` ran), or `until` returns true.
+    ///
+    /// - Returns: the loop's statistics (also in `statistics`).
+    /// - Throws: `SchedulerPolicyError` before starting if `policy` breaks a rule; the device's
+    ///   errors from waiting on or acknowledging its interrupt.
+    @discardableResult
     public mutating func run<D: NetworkDevice & ~Copyable, H: BatchHandler & ~Copyable>(
         device: inout D, handler: inout H, until shouldStop: () -> Bool = { false }
-    ) throws {
+    ) throws -> SchedulerStatistics {
+        try policy.validate()
         let clock = ContinuousClock()
         let start = clock.now
         var nextTick = start + tickInterval
         var batch = PacketBatch(capacity: policy.batchSize)
-        var emptyPolls = 0
-        let threshold = policy.mode == .interrupt ? 1 : policy.emptyPollsBeforeSleep
+        var idle = IdleCounter(policy: policy)
+        let stopToken = stopToken
         for q in 0..<device.rxQueueCount { device.disableInterrupt(queue: q) }
         logger = logger.forDevice(address: nil, driver: device.driverName)
         logger.debug("packet loop started", metadata: [
             "mode": "\(policy.mode.rawValue)", "batch": "\(policy.batchSize)", "rx-queues": "\(device.rxQueueCount)"])
-        defer {
-            statistics.totalTime = clock.now - start
-            metrics?.record(device: &device, loop: statistics)
-            logger.debug("packet loop stopped", metadata: ["statistics": "\(statistics.summary)"])
-        }
+        // On a throw as on the normal way out, which returns the figures as recorded here.
+        var stopped = false
+        defer { if !stopped { recordStop(device: &device, totalTime: clock.now - start) } }
 
-        while !StopSignal.isRequested && !shouldStop() {
+        while !StopSignal.isRequested && !stopToken.isTripped && !shouldStop() {
             var received = 0
             for q in 0..<device.rxQueueCount {
                 let n = device.receive(queue: q, into: &batch)
@@ -69,20 +79,13 @@ public struct PacketLoop {
             statistics.polls &+= 1
             statistics.packets &+= UInt64(received)
             if received > 0 {
-                emptyPolls = 0
+                idle.received()
             } else {
                 statistics.emptyPolls &+= 1
-                emptyPolls += 1
-                if policy.mode != .poll && emptyPolls >= threshold {
+                if idle.emptyPoll() {
                     let outcome = try sleep(device: &device, clock: clock)
                     if outcome.linkChanged { handler.linkChanged(device: &device) }
-                    // A sleep that timed out is not a wake-up: nothing arrived for the whole
-                    // timeout, so one more empty poll (for a frame that raced the timeout) and
-                    // back to sleep, as if the sleep had gone on (l3fwd-power sleeps without a
-                    // timeout; ours exists only for ticks and stop requests). Only an interrupt
-                    // or a frame restarts the count. Counting to 300 again after every timeout
-                    // cost an idle echo-server 2.4 % of a core in the VM test (QEMU TCG).
-                    emptyPolls = outcome.timedOut ? threshold - 1 : 0
+                    idle.slept(timedOut: outcome.timedOut)
                 }
             }
             // Reading the clock costs a vDSO call: only every 64 polls while busy.
@@ -96,6 +99,16 @@ public struct PacketLoop {
                 nextTick = clock.now + tickInterval
             }
         }
+        recordStop(device: &device, totalTime: clock.now - start)
+        stopped = true
+        return statistics
+    }
+
+    /// The figures of a run that ended: its total time, the metrics' last record, the log line.
+    mutating func recordStop<D: NetworkDevice & ~Copyable>(device: inout D, totalTime: Duration) {
+        statistics.totalTime = totalTime
+        metrics?.record(device: &device, loop: statistics)
+        logger.debug("packet loop stopped", metadata: ["statistics": "\(statistics.summary)"])
     }
 
     /// How a `sleep` ended.

@@ -17,19 +17,27 @@ extension PacketLoop {
     /// The hybrid loop for one queue pair that this thread owns. It polls only its queue;
     /// idle, it sleeps on the queue's eventfd through `waker`, which the device's control
     /// thread (`QueueThreads`) signals when the shared interrupt line reports work for it.
+    ///
+    /// Stops as the device loop does: `stopToken`, `StopSignal` or `until`.
+    ///
+    /// - Returns: the loop's statistics (also in `statistics`).
+    /// - Throws: `SchedulerPolicyError` before starting if `policy` breaks a rule; the waker's
+    ///   errors from polling the queue's eventfd.
+    @discardableResult
     public mutating func run<Q: QueuePair & ~Copyable, H: QueueHandler & ~Copyable>(
         queue: inout Q, handler: inout H, waker: QueueWaker, until shouldStop: () -> Bool = { false }
-    ) throws {
+    ) throws -> SchedulerStatistics {
+        try policy.validate()
         let clock = ContinuousClock()
         let start = clock.now
         var nextTick = start + tickInterval
         var batch = PacketBatch(capacity: policy.batchSize)
-        var emptyPolls = 0
-        let threshold = policy.mode == .interrupt ? 1 : policy.emptyPollsBeforeSleep
+        var idle = IdleCounter(policy: policy)
+        let stopToken = stopToken
         queue.disableInterrupt()
         defer { statistics.totalTime = clock.now - start }
 
-        while !StopSignal.isRequested && !shouldStop() {
+        while !StopSignal.isRequested && !stopToken.isTripped && !shouldStop() {
             let received = queue.receive(into: &batch)
             if received > 0 {
                 handler.handle(&batch, queue: &queue)
@@ -38,13 +46,13 @@ extension PacketLoop {
             statistics.polls &+= 1
             statistics.packets &+= UInt64(received)
             if received > 0 {
-                emptyPolls = 0
+                idle.received()
             } else {
                 statistics.emptyPolls &+= 1
-                emptyPolls += 1
-                if policy.mode != .poll && emptyPolls >= threshold {
+                if idle.emptyPoll() {
                     let before = clock.now
-                    switch try waker.sleep(&queue, timeout: policy.sleepTimeout) {
+                    let outcome = try waker.sleep(&queue, timeout: policy.sleepTimeout)
+                    switch outcome {
                     case .lateArrival: statistics.lateArrivals &+= 1
                     case .woken:
                         statistics.sleeps &+= 1
@@ -53,7 +61,7 @@ extension PacketLoop {
                     }
                     statistics.sleepingTime += clock.now - before
                     queue.disableInterrupt()
-                    emptyPolls = 0
+                    idle.slept(timedOut: outcome == .timedOut)
                 }
             }
             if statistics.polls & 63 == 0 || received == 0, clock.now >= nextTick {
@@ -61,5 +69,7 @@ extension PacketLoop {
                 nextTick = clock.now + tickInterval
             }
         }
+        statistics.totalTime = clock.now - start
+        return statistics
     }
 }

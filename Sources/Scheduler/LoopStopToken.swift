@@ -14,7 +14,9 @@ public final class LoopStopToken: Sendable {
     /// Whether `trip()` was called (and not `reset()` since).
     @inline(__always) public var isTripped: Bool { flag.load(ordering: .relaxed) }
 
-    /// Asks the loop to return after its current poll (or sleep: within `sleepTimeout`).
+    /// Asks the loop to return: `PacketLoop` after its next empty poll or sleep (within
+    /// `sleepTimeout`; within 64 polls under a load that fills every poll), the queue loop
+    /// before its next poll.
     public func trip() { flag.store(true, ordering: .relaxed) }
 
     /// Makes the token usable for another run.

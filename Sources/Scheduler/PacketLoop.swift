@@ -29,7 +29,8 @@ public struct PacketLoop {
     public var metrics: DeviceMetrics?
 
     /// This loop's own stop request: trip it from the handler (keep a reference to it) or from
-    /// another thread, and `run` returns after the current poll or sleep.
+    /// another thread, and `run` returns after the next empty poll or sleep (under a load that
+    /// fills every poll, within 64 polls).
     public let stopToken: LoopStopToken
 
     public init(policy: SchedulerPolicy = .init(), tickInterval: Duration = .seconds(1), logger: Logger = .silent,
@@ -66,7 +67,10 @@ public struct PacketLoop {
         var stopped = false
         defer { if !stopped { recordStop(device: &device, totalTime: clock.now - start) } }
 
-        while !StopSignal.isRequested && !stopToken.isTripped && !shouldStop() {
+        // `until` is checked before every poll; the stop token and the process-wide StopSignal
+        // with the clock below (after every empty poll, every 64th while busy: a stop is seen
+        // within microseconds either way), which keeps the busy loop's per-poll checks at one.
+        while !shouldStop() {
             var received = 0
             for q in 0..<device.rxQueueCount {
                 let n = device.receive(queue: q, into: &batch)
@@ -89,7 +93,9 @@ public struct PacketLoop {
                 }
             }
             // Reading the clock costs a vDSO call: only every 64 polls while busy.
-            if statistics.polls & 63 == 0 || received == 0, clock.now >= nextTick {
+            if statistics.polls & 63 == 0 || received == 0 {
+                if stopToken.isTripped || StopSignal.isRequested { break }
+                guard clock.now >= nextTick else { continue }
                 // A loop that does not sleep (poll mode, or hybrid under steady load) takes no
                 // interrupt, so a link change would go unseen: once a tick, take one that is
                 // already pending, without blocking (poll(2) with timeout 0 on /dev/uioN).

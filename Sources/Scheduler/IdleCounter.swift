@@ -12,6 +12,19 @@ struct IdleCounter {
         sleeps = policy.mode != .poll
     }
 
+    /// Counts one poll that received `received` frames into `statistics`. Returns whether the
+    /// loop should sleep now.
+    @inline(__always) mutating func polled(received: Int, statistics: inout SchedulerStatistics) -> Bool {
+        statistics.polls &+= 1
+        statistics.packets &+= UInt64(received)
+        if received > 0 {
+            self.received()
+            return false
+        }
+        statistics.emptyPolls &+= 1
+        return emptyPoll()
+    }
+
     /// A poll received frames: the count starts again.
     @inline(__always) mutating func received() { emptyPolls = 0 }
 

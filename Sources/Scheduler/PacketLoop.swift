@@ -53,9 +53,7 @@ public struct PacketLoop {
         device: inout D, handler: inout H, until shouldStop: () -> Bool = { false }
     ) throws -> SchedulerStatistics {
         try policy.validate()
-        let clock = ContinuousClock()
-        let start = clock.now
-        var nextTick = start + tickInterval
+        var ticks = TickSchedule(interval: tickInterval)
         var batch = PacketBatch(capacity: policy.batchSize)
         var idle = IdleCounter(policy: policy)
         let stopToken = stopToken
@@ -65,7 +63,7 @@ public struct PacketLoop {
             "mode": "\(policy.mode.rawValue)", "batch": "\(policy.batchSize)", "rx-queues": "\(device.rxQueueCount)"])
         // On a throw as on the normal way out, which returns the figures as recorded here.
         var stopped = false
-        defer { if !stopped { recordStop(device: &device, totalTime: clock.now - start) } }
+        defer { if !stopped { recordStop(device: &device, totalTime: ticks.elapsed) } }
 
         // `until` is checked before every poll; the stop token and the process-wide StopSignal
         // with the clock below (after every empty poll, every 64th while busy: a stop is seen
@@ -80,32 +78,25 @@ public struct PacketLoop {
                     batch.removeAll()
                 }
             }
-            statistics.polls &+= 1
-            statistics.packets &+= UInt64(received)
-            if received > 0 {
-                idle.received()
-            } else {
-                statistics.emptyPolls &+= 1
-                if idle.emptyPoll() {
-                    let outcome = try sleep(device: &device, clock: clock)
-                    if outcome.linkChanged { handler.linkChanged(device: &device) }
-                    idle.slept(timedOut: outcome.timedOut)
-                }
+            if idle.polled(received: received, statistics: &statistics) {
+                let outcome = try sleep(device: &device, clock: ticks.clock)
+                if outcome.linkChanged { handler.linkChanged(device: &device) }
+                idle.slept(timedOut: outcome.timedOut)
             }
             // Reading the clock costs a vDSO call: only every 64 polls while busy.
             if statistics.polls & 63 == 0 || received == 0 {
                 if stopToken.isTripped || StopSignal.isRequested { break }
-                guard clock.now >= nextTick else { continue }
+                guard ticks.isDue else { continue }
                 // A loop that does not sleep (poll mode, or hybrid under steady load) takes no
                 // interrupt, so a link change would go unseen: once a tick, take one that is
                 // already pending, without blocking (poll(2) with timeout 0 on /dev/uioN).
                 if try takePendingInterrupt(device: &device) { handler.linkChanged(device: &device) }
                 metrics?.record(device: &device, loop: statistics)
                 handler.tick(device: &device)
-                nextTick = clock.now + tickInterval
+                ticks.ticked()
             }
         }
-        recordStop(device: &device, totalTime: clock.now - start)
+        recordStop(device: &device, totalTime: ticks.elapsed)
         stopped = true
         return statistics
     }

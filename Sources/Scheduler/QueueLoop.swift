@@ -28,14 +28,12 @@ extension PacketLoop {
         queue: inout Q, handler: inout H, waker: QueueWaker, until shouldStop: () -> Bool = { false }
     ) throws -> SchedulerStatistics {
         try policy.validate()
-        let clock = ContinuousClock()
-        let start = clock.now
-        var nextTick = start + tickInterval
+        var ticks = TickSchedule(interval: tickInterval)
         var batch = PacketBatch(capacity: policy.batchSize)
         var idle = IdleCounter(policy: policy)
         let stopToken = stopToken
         queue.disableInterrupt()
-        defer { statistics.totalTime = clock.now - start }
+        defer { statistics.totalTime = ticks.elapsed }
 
         while !StopSignal.isRequested && !stopToken.isTripped && !shouldStop() {
             let received = queue.receive(into: &batch)
@@ -43,33 +41,26 @@ extension PacketLoop {
                 handler.handle(&batch, queue: &queue)
                 batch.removeAll()
             }
-            statistics.polls &+= 1
-            statistics.packets &+= UInt64(received)
-            if received > 0 {
-                idle.received()
-            } else {
-                statistics.emptyPolls &+= 1
-                if idle.emptyPoll() {
-                    let before = clock.now
-                    let outcome = try waker.sleep(&queue, timeout: policy.sleepTimeout)
-                    switch outcome {
-                    case .lateArrival: statistics.lateArrivals &+= 1
-                    case .woken:
-                        statistics.sleeps &+= 1
-                        statistics.wakeups &+= 1
-                    case .timedOut: statistics.sleeps &+= 1
-                    }
-                    statistics.sleepingTime += clock.now - before
-                    queue.disableInterrupt()
-                    idle.slept(timedOut: outcome == .timedOut)
+            if idle.polled(received: received, statistics: &statistics) {
+                let before = ticks.clock.now
+                let outcome = try waker.sleep(&queue, timeout: policy.sleepTimeout)
+                switch outcome {
+                case .lateArrival: statistics.lateArrivals &+= 1
+                case .woken:
+                    statistics.sleeps &+= 1
+                    statistics.wakeups &+= 1
+                case .timedOut: statistics.sleeps &+= 1
                 }
+                statistics.sleepingTime += ticks.clock.now - before
+                queue.disableInterrupt()
+                idle.slept(timedOut: outcome == .timedOut)
             }
-            if statistics.polls & 63 == 0 || received == 0, clock.now >= nextTick {
+            if statistics.polls & 63 == 0 || received == 0, ticks.isDue {
                 handler.tick(queue: &queue)
-                nextTick = clock.now + tickInterval
+                ticks.ticked()
             }
         }
-        statistics.totalTime = clock.now - start
+        statistics.totalTime = ticks.elapsed
         return statistics
     }
 }

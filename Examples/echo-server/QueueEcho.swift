@@ -65,19 +65,10 @@ struct QueueEchoHandler: QueueHandler {
     var txDropped: UInt64 = 0
 
     mutating func handle<Q: QueuePair & ~Copyable>(_ batch: inout PacketBatch, queue: inout Q) {
-        batch.removeAll { packet in
-            switch responder.respond(to: packet.data, length: packet.length, capacity: packet.capacity) {
-            case .reply(let length):
-                packet.length = length
-                return false
-            case .drop:
-                return true
-            }
-        }
+        responder.replyInPlace(&batch)
         if batch.isEmpty { return }
         let toSend = batch.count
-        let sent = queue.transmit(from: &batch)
-        txDropped &+= UInt64(toSend - sent)
+        txDropped &+= UInt64(toSend - queue.transmit(from: &batch))
     }
 
     mutating func tick<Q: QueuePair & ~Copyable>(queue: inout Q) {

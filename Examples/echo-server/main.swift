@@ -110,19 +110,10 @@ struct EchoHandler: BatchHandler, ~Copyable {
         if pcap != nil {
             for i in 0..<batch.count { pcap!.write(UnsafeRawBufferPointer(batch[i].bytes)) }
         }
-        batch.removeAll { packet in
-            switch responder.respond(to: packet.data, length: packet.length, capacity: packet.capacity) {
-            case .reply(let length):
-                packet.length = length
-                return false
-            case .drop:
-                return true
-            }
-        }
+        responder.replyInPlace(&batch)
         if batch.isEmpty { return }
         let toSend = batch.count
-        let sent = device.transmit(queue: queue, from: &batch)
-        txDropped &+= UInt64(toSend - sent)
+        txDropped &+= UInt64(toSend - device.transmit(queue: queue, from: &batch))
     }
 
     mutating func tick<D: NetworkDevice & ~Copyable>(device: inout D) {

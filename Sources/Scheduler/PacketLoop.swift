@@ -28,35 +28,47 @@ public struct PacketLoop {
     /// Updated at every tick, before the handler's `tick`, and once more when the loop stops.
     public var metrics: DeviceMetrics?
 
+    /// This loop's own stop request: trip it from the handler (keep a reference to it) or from
+    /// another thread, and `run` returns after the next empty poll or sleep (under a load that
+    /// fills every poll, within 64 polls).
+    public let stopToken: LoopStopToken
+
     public init(policy: SchedulerPolicy = .init(), tickInterval: Duration = .seconds(1), logger: Logger = .silent,
-                metrics: DeviceMetrics? = nil) {
+                metrics: DeviceMetrics? = nil, stopToken: LoopStopToken = LoopStopToken()) {
         self.policy = policy
         self.tickInterval = tickInterval
         self.logger = logger
         self.metrics = metrics
+        self.stopToken = stopToken
     }
 
-    /// Runs until `StopSignal.request()` (or a signal) or `until` returns true.
+    /// Runs until `stopToken` is tripped, `StopSignal.request()` (or SIGINT/SIGTERM once
+    /// `StopSignal.installHandlers()` ran), or `until` returns true.
+    ///
+    /// - Returns: the loop's statistics (also in `statistics`).
+    /// - Throws: `SchedulerPolicyError` before starting if `policy` breaks a rule; the device's
+    ///   errors from waiting on or acknowledging its interrupt.
+    @discardableResult
     public mutating func run<D: NetworkDevice & ~Copyable, H: BatchHandler & ~Copyable>(
         device: inout D, handler: inout H, until shouldStop: () -> Bool = { false }
-    ) throws {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var nextTick = start + tickInterval
+    ) throws -> SchedulerStatistics {
+        try policy.validate()
+        var ticks = TickSchedule(interval: tickInterval)
         var batch = PacketBatch(capacity: policy.batchSize)
-        var emptyPolls = 0
-        let threshold = policy.mode == .interrupt ? 1 : policy.emptyPollsBeforeSleep
+        var idle = IdleCounter(policy: policy)
+        let stopToken = stopToken
         for q in 0..<device.rxQueueCount { device.disableInterrupt(queue: q) }
         logger = logger.forDevice(address: nil, driver: device.driverName)
         logger.debug("packet loop started", metadata: [
             "mode": "\(policy.mode.rawValue)", "batch": "\(policy.batchSize)", "rx-queues": "\(device.rxQueueCount)"])
-        defer {
-            statistics.totalTime = clock.now - start
-            metrics?.record(device: &device, loop: statistics)
-            logger.debug("packet loop stopped", metadata: ["statistics": "\(statistics.summary)"])
-        }
+        // On a throw as on the normal way out, which returns the figures as recorded here.
+        var stopped = false
+        defer { if !stopped { recordStop(device: &device, totalTime: ticks.elapsed) } }
 
-        while !StopSignal.isRequested && !shouldStop() {
+        // `until` is checked before every poll; the stop token and the process-wide StopSignal
+        // with the clock below (after every empty poll, every 64th while busy: a stop is seen
+        // within microseconds either way), which keeps the busy loop's per-poll checks at one.
+        while !shouldStop() {
             var received = 0
             for q in 0..<device.rxQueueCount {
                 let n = device.receive(queue: q, into: &batch)
@@ -66,36 +78,34 @@ public struct PacketLoop {
                     batch.removeAll()
                 }
             }
-            statistics.polls &+= 1
-            statistics.packets &+= UInt64(received)
-            if received > 0 {
-                emptyPolls = 0
-            } else {
-                statistics.emptyPolls &+= 1
-                emptyPolls += 1
-                if policy.mode != .poll && emptyPolls >= threshold {
-                    let outcome = try sleep(device: &device, clock: clock)
-                    if outcome.linkChanged { handler.linkChanged(device: &device) }
-                    // A sleep that timed out is not a wake-up: nothing arrived for the whole
-                    // timeout, so one more empty poll (for a frame that raced the timeout) and
-                    // back to sleep, as if the sleep had gone on (l3fwd-power sleeps without a
-                    // timeout; ours exists only for ticks and stop requests). Only an interrupt
-                    // or a frame restarts the count. Counting to 300 again after every timeout
-                    // cost an idle echo-server 2.4 % of a core in the VM test (QEMU TCG).
-                    emptyPolls = outcome.timedOut ? threshold - 1 : 0
-                }
+            if idle.polled(received: received, statistics: &statistics) {
+                let outcome = try sleep(device: &device, clock: ticks.clock)
+                if outcome.linkChanged { handler.linkChanged(device: &device) }
+                idle.slept(timedOut: outcome.timedOut)
             }
             // Reading the clock costs a vDSO call: only every 64 polls while busy.
-            if statistics.polls & 63 == 0 || received == 0, clock.now >= nextTick {
+            if statistics.polls & 63 == 0 || received == 0 {
+                if stopToken.isTripped || StopSignal.isRequested { break }
+                guard ticks.isDue else { continue }
                 // A loop that does not sleep (poll mode, or hybrid under steady load) takes no
                 // interrupt, so a link change would go unseen: once a tick, take one that is
                 // already pending, without blocking (poll(2) with timeout 0 on /dev/uioN).
                 if try takePendingInterrupt(device: &device) { handler.linkChanged(device: &device) }
                 metrics?.record(device: &device, loop: statistics)
                 handler.tick(device: &device)
-                nextTick = clock.now + tickInterval
+                ticks.ticked()
             }
         }
+        recordStop(device: &device, totalTime: ticks.elapsed)
+        stopped = true
+        return statistics
+    }
+
+    /// The figures of a run that ended: its total time, the metrics' last record, the log line.
+    mutating func recordStop<D: NetworkDevice & ~Copyable>(device: inout D, totalTime: Duration) {
+        statistics.totalTime = totalTime
+        metrics?.record(device: &device, loop: statistics)
+        logger.debug("packet loop stopped", metadata: ["statistics": "\(statistics.summary)"])
     }
 
     /// How a `sleep` ended.

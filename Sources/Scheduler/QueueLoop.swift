@@ -17,49 +17,50 @@ extension PacketLoop {
     /// The hybrid loop for one queue pair that this thread owns. It polls only its queue;
     /// idle, it sleeps on the queue's eventfd through `waker`, which the device's control
     /// thread (`QueueThreads`) signals when the shared interrupt line reports work for it.
+    ///
+    /// Stops as the device loop does: `stopToken`, `StopSignal` or `until`.
+    ///
+    /// - Returns: the loop's statistics (also in `statistics`).
+    /// - Throws: `SchedulerPolicyError` before starting if `policy` breaks a rule; the waker's
+    ///   errors from polling the queue's eventfd.
+    @discardableResult
     public mutating func run<Q: QueuePair & ~Copyable, H: QueueHandler & ~Copyable>(
         queue: inout Q, handler: inout H, waker: QueueWaker, until shouldStop: () -> Bool = { false }
-    ) throws {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var nextTick = start + tickInterval
+    ) throws -> SchedulerStatistics {
+        try policy.validate()
+        var ticks = TickSchedule(interval: tickInterval)
         var batch = PacketBatch(capacity: policy.batchSize)
-        var emptyPolls = 0
-        let threshold = policy.mode == .interrupt ? 1 : policy.emptyPollsBeforeSleep
+        var idle = IdleCounter(policy: policy)
+        let stopToken = stopToken
         queue.disableInterrupt()
-        defer { statistics.totalTime = clock.now - start }
+        defer { statistics.totalTime = ticks.elapsed }
 
-        while !StopSignal.isRequested && !shouldStop() {
+        while !StopSignal.isRequested && !stopToken.isTripped && !shouldStop() {
             let received = queue.receive(into: &batch)
             if received > 0 {
                 handler.handle(&batch, queue: &queue)
                 batch.removeAll()
             }
-            statistics.polls &+= 1
-            statistics.packets &+= UInt64(received)
-            if received > 0 {
-                emptyPolls = 0
-            } else {
-                statistics.emptyPolls &+= 1
-                emptyPolls += 1
-                if policy.mode != .poll && emptyPolls >= threshold {
-                    let before = clock.now
-                    switch try waker.sleep(&queue, timeout: policy.sleepTimeout) {
-                    case .lateArrival: statistics.lateArrivals &+= 1
-                    case .woken:
-                        statistics.sleeps &+= 1
-                        statistics.wakeups &+= 1
-                    case .timedOut: statistics.sleeps &+= 1
-                    }
-                    statistics.sleepingTime += clock.now - before
-                    queue.disableInterrupt()
-                    emptyPolls = 0
+            if idle.polled(received: received, statistics: &statistics) {
+                let before = ticks.clock.now
+                let outcome = try waker.sleep(&queue, timeout: policy.sleepTimeout)
+                switch outcome {
+                case .lateArrival: statistics.lateArrivals &+= 1
+                case .woken:
+                    statistics.sleeps &+= 1
+                    statistics.wakeups &+= 1
+                case .timedOut: statistics.sleeps &+= 1
                 }
+                statistics.sleepingTime += ticks.clock.now - before
+                queue.disableInterrupt()
+                idle.slept(timedOut: outcome == .timedOut)
             }
-            if statistics.polls & 63 == 0 || received == 0, clock.now >= nextTick {
+            if statistics.polls & 63 == 0 || received == 0, ticks.isDue {
                 handler.tick(queue: &queue)
-                nextTick = clock.now + tickInterval
+                ticks.ticked()
             }
         }
+        statistics.totalTime = ticks.elapsed
+        return statistics
     }
 }

@@ -28,6 +28,50 @@ public struct SchedulerPolicy: Sendable {
         self.sleepTimeout = sleepTimeout
         self.batchSize = batchSize
     }
+
+    /// The policy itself, once `validate()` passed: for building a checked policy in one
+    /// expression.
+    ///
+    /// - Throws: `SchedulerPolicyError` naming the first field that breaks its rule.
+    public func validated() throws(SchedulerPolicyError) -> SchedulerPolicy {
+        try validate()
+        return self
+    }
+
+    /// Checks every field against its rule; the loops call it before they start.
+    ///
+    /// - Throws: `SchedulerPolicyError` naming the first field that breaks its rule.
+    public func validate() throws(SchedulerPolicyError) {
+        if batchSize < 1 {
+            throw SchedulerPolicyError(field: "batchSize", rule: "at least 1 (packets per receive call)", value: "\(batchSize)")
+        }
+        if emptyPollsBeforeSleep < 1 {
+            throw SchedulerPolicyError(field: "emptyPollsBeforeSleep", rule: "at least 1 (use mode .poll to never sleep)",
+                                       value: "\(emptyPollsBeforeSleep)")
+        }
+        if sleepTimeout < .zero {
+            throw SchedulerPolicyError(field: "sleepTimeout", rule: "not negative", value: "\(sleepTimeout)")
+        }
+    }
+}
+
+/// A `SchedulerPolicy` field that breaks its rule.
+public struct SchedulerPolicyError: Error, Equatable, CustomStringConvertible {
+    /// The field's name, as in `SchedulerPolicy`.
+    public let field: String
+    /// What the field must be.
+    public let rule: String
+    /// The value it had.
+    public let value: String
+
+    /// A broken rule: `field` must be `rule` and is `value`.
+    public init(field: String, rule: String, value: String) {
+        self.field = field
+        self.rule = rule
+        self.value = value
+    }
+
+    public var description: String { "SchedulerPolicy.\(field) must be \(rule); it is \(value)" }
 }
 
 /// What the loop did, for tuning and for the benchmarks.
